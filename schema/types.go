@@ -1,0 +1,96 @@
+package schema
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Desired is a validated desired state with every default applied. Field
+// names and defaults come from desired.cue; the json tags are the CUE field
+// names, which is how values are decoded from CUE.
+type Desired struct {
+	Running         bool                 `json:"running" yaml:"running"`
+	VM              VM                   `json:"vm" yaml:"vm"`
+	ContainerEngine ContainerEngine      `json:"containerEngine" yaml:"containerEngine"`
+	Kubernetes      Kubernetes           `json:"kubernetes" yaml:"kubernetes"`
+	Containers      map[string]Container `json:"containers" yaml:"containers"`
+	Volumes         map[string]Volume    `json:"volumes" yaml:"volumes"`
+	Images          map[string]Image     `json:"images" yaml:"images"`
+}
+
+// VM is the virtual machine the engine runs in (or, with driver host, none).
+type VM struct {
+	Driver  string   `json:"driver" yaml:"driver"`
+	CPUs    int      `json:"cpus" yaml:"cpus"`
+	Memory  string   `json:"memory" yaml:"memory"`
+	Disk    string   `json:"disk" yaml:"disk"`
+	Type    string   `json:"type" yaml:"type"`
+	Rosetta bool     `json:"rosetta" yaml:"rosetta"`
+	Mounts  []Mount  `json:"mounts" yaml:"mounts"`
+	Image   *VMImage `json:"image,omitempty" yaml:"image,omitempty"`
+}
+
+// Mount is a host directory shared with the VM.
+type Mount struct {
+	Location string `json:"location" yaml:"location"`
+	Writable bool   `json:"writable" yaml:"writable"`
+}
+
+// VMImage overrides the VM's boot image, for offline use and CI.
+type VMImage struct {
+	Location string `json:"location" yaml:"location"`
+	Kernel   string `json:"kernel,omitempty" yaml:"kernel,omitempty"`
+	Initrd   string `json:"initrd,omitempty" yaml:"initrd,omitempty"`
+	Cmdline  string `json:"cmdline,omitempty" yaml:"cmdline,omitempty"`
+}
+
+// ContainerEngine selects the engine inside the VM and where its socket
+// appears on the host.
+type ContainerEngine struct {
+	Name   string `json:"name" yaml:"name"`
+	Socket string `json:"socket" yaml:"socket"`
+}
+
+// Kubernetes is accepted and validated but not built yet.
+type Kubernetes struct {
+	Enabled bool   `json:"enabled" yaml:"enabled"`
+	Version string `json:"version" yaml:"version"`
+}
+
+// Container is the declared state of one container.
+type Container struct {
+	State string `json:"state" yaml:"state"`
+}
+
+// Volume is the declared state of one volume.
+type Volume struct {
+	State  string            `json:"state" yaml:"state"`
+	Driver string            `json:"driver,omitempty" yaml:"driver,omitempty"`
+	Labels map[string]string `json:"labels,omitempty" yaml:"labels,omitempty"`
+}
+
+// Image is the declared state of one image tag.
+type Image struct {
+	State string `json:"state" yaml:"state"`
+}
+
+// ParseSize converts a schema size string ("4GiB") to bytes. The schema has
+// already checked the form; ParseSize checks it again so it is safe on its
+// own.
+func ParseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"MiB", 20}, {"GiB", 30}, {"TiB", 40}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			n, err := strconv.ParseInt(num, 10, 64)
+			if err != nil || n <= 0 || n > 1<<(62-u.shift) {
+				return 0, fmt.Errorf("size %q: want a whole number followed by MiB, GiB or TiB", s)
+			}
+			return n << u.shift, nil
+		}
+	}
+	return 0, fmt.Errorf("size %q: want a whole number followed by MiB, GiB or TiB", s)
+}
