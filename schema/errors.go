@@ -2,6 +2,7 @@ package schema
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -45,10 +46,12 @@ func (es Errors) sort() {
 // AsErrors returns the positioned errors carried by err: every one of an
 // Errors, or the single *Error. It returns nil for any other error.
 func AsErrors(err error) Errors {
-	switch e := err.(type) {
-	case Errors:
-		return e
-	case *Error:
+	var es Errors
+	if errors.As(err, &es) {
+		return es
+	}
+	var e *Error
+	if errors.As(err, &e) {
 		return Errors{e}
 	}
 	return nil

@@ -1,0 +1,53 @@
+package cli
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
+
+//go:embed templates/desired.yaml
+var initTemplate []byte
+
+func (a *app) initCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "init",
+		Short: "Write a commented default desired.yaml if none exists",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			h, err := a.home()
+			if err != nil {
+				return err
+			}
+			if _, err := os.Lstat(h.Desired); err == nil {
+				return withCode(ExitFailed, fmt.Errorf("%s already exists; not overwriting it", h.Desired),
+					"edit it, or run `rdd set KEY=VALUE`; `rdd validate` checks it")
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("check %q: %w", h.Desired, err)
+			}
+			if err := os.MkdirAll(filepath.Dir(h.Desired), 0o755); err != nil {
+				return fmt.Errorf("create directory for %q: %w", h.Desired, err)
+			}
+			// O_EXCL: a file created since the check above is never
+			// overwritten.
+			f, err := os.OpenFile(h.Desired, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				return fmt.Errorf("create %q: %w", h.Desired, err)
+			}
+			if _, err := f.Write(initTemplate); err != nil {
+				f.Close()
+				return fmt.Errorf("write %q: %w", h.Desired, err)
+			}
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("write %q: %w", h.Desired, err)
+			}
+			fmt.Fprintf(a.stderr, "rdd: wrote %s\n", h.Desired)
+			return nil
+		},
+	}
+}
