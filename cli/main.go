@@ -15,12 +15,12 @@ import (
 
 // Exit codes shared by every command.
 const (
-	ExitOK         = 0
-	ExitFailed     = 1
-	ExitUsage      = 2
-	ExitInvalid    = 3
-	ExitTimeout    = 4
-	ExitNoDaemon   = 5
+	ExitOK          = 0
+	ExitFailed      = 1
+	ExitUsage       = 2
+	ExitInvalid     = 3
+	ExitTimeout     = 4
+	ExitNoDaemon    = 5
 	exitInterrupted = 130
 )
 
