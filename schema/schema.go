@@ -29,10 +29,11 @@ func Source() []byte { return bytes.Clone(source) }
 // picks defaults such as the VM type). A Schema is safe for concurrent use;
 // CUE evaluation is serialised internally.
 type Schema struct {
-	mu   sync.Mutex
-	ctx  *cue.Context
-	root cue.Value // #Desired
-	top  cue.Value // _, used to ask "what may stand at this path?"
+	mu     sync.Mutex
+	ctx    *cue.Context
+	root   cue.Value // #Desired
+	top    cue.Value // _, used to ask "what may stand at this key?"
+	bottom cue.Value // _|_, the schema of a field that is not allowed
 }
 
 // New compiles the embedded schema with the defaults of goos.
@@ -52,7 +53,7 @@ func New(goos string) (*Schema, error) {
 	if err := root.Err(); err != nil {
 		return nil, fmt.Errorf("embedded schema has no #Desired: %w", err)
 	}
-	return &Schema{ctx: ctx, root: root, top: ctx.CompileString("_")}, nil
+	return &Schema{ctx: ctx, root: root, top: ctx.CompileString("_"), bottom: ctx.CompileString("_|_")}, nil
 }
 
 // Default is the schema for the OS this binary runs on.
@@ -117,7 +118,7 @@ func (s *Schema) Defaults() *Desired {
 
 // maxNodes caps the nodes visited while expanding aliases: a real desired
 // file has a few hundred; an alias bomb has billions.
-const maxNodes = 100_000
+const maxNodes = 20_000
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
@@ -155,17 +156,27 @@ func syntaxError(file string, data []byte, err error) *Error {
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	return &Error{File: file, Line: line, Column: firstColumn(data, line),
-		Msg: "YAML syntax error: " + msg + " (check indentation, quoting and the ':' after each key)"}
+	col, tab := firstColumn(data, line)
+	hint := " (check indentation, quoting and the ':' after each key)"
+	if tab {
+		hint = " (YAML indents with spaces, never tabs)"
+	}
+	return &Error{File: file, Line: line, Column: col, Msg: "YAML syntax error: " + msg + hint}
 }
 
-func firstColumn(data []byte, line int) int {
+// firstColumn returns the column of the line's first non-blank character,
+// or of its first tab when tabs indent it.
+func firstColumn(data []byte, line int) (col int, tab bool) {
 	lines := bytes.Split(data, []byte("\n"))
 	if line < 1 || line > len(lines) {
-		return 1
+		return 1, false
 	}
 	l := lines[line-1]
-	return len(l) - len(bytes.TrimLeft(l, " \t")) + 1
+	indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]
+	if i := bytes.IndexByte(indent, '\t'); i >= 0 {
+		return i + 1, true
+	}
+	return len(indent) + 1, false
 }
 
 // decode unifies the checked value with the schema, applies defaults and

@@ -37,13 +37,11 @@ func (w *walker) document(doc *yaml.Node) any {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return nil // a file holding only comments or `~`
 	}
-	return w.node(root, w.s.root, cue.Path{}, nil, w.s.root)
+	return w.node(root, nil, w.s.root)
 }
 
-// node checks n against sch, the schema at path rel below base. base is the
-// value that FillPath works on (the whole schema, or a list element's
-// schema); it is what tells a field that is not allowed from one that is.
-func (w *walker) node(n *yaml.Node, base cue.Value, rel cue.Path, segs []string, sch cue.Value) any {
+// node checks n against sch, the schema that constrains it.
+func (w *walker) node(n *yaml.Node, segs []string, sch cue.Value) any {
 	if w.budget--; w.budget < 0 {
 		if w.budget == -1 {
 			w.fail(n, segs, "too many nodes after expanding anchors and aliases (over %d); write the values out", maxNodes)
@@ -51,7 +49,7 @@ func (w *walker) node(n *yaml.Node, base cue.Value, rel cue.Path, segs []string,
 		return nil
 	}
 	if n.Kind == yaml.AliasNode {
-		return w.node(n.Alias, base, rel, segs, sch)
+		return w.node(n.Alias, segs, sch)
 	}
 	kind := sch.IncompleteKind()
 	switch n.Kind {
@@ -60,7 +58,7 @@ func (w *walker) node(n *yaml.Node, base cue.Value, rel cue.Path, segs []string,
 			w.fail(n, segs, "expected %s, got a mapping", describeAllowed(sch))
 			return nil
 		}
-		return w.mapping(n, base, rel, segs, sch)
+		return w.mapping(n, segs, sch)
 	case yaml.SequenceNode:
 		if kind&cue.ListKind == 0 {
 			w.fail(n, segs, "expected %s, got a list", describeAllowed(sch))
@@ -74,7 +72,28 @@ func (w *walker) node(n *yaml.Node, base cue.Value, rel cue.Path, segs []string,
 	return nil
 }
 
-func (w *walker) mapping(n *yaml.Node, base cue.Value, rel cue.Path, segs []string, sch cue.Value) any {
+// child returns the schema of field name of the record or map sch. A
+// record's own field is looked up directly; a map's entry is found by
+// asking CUE what may stand at that key, which applies the key pattern and
+// yields bottom for a key the pattern refuses.
+func (w *walker) child(sch cue.Value, fields []string, name string) cue.Value {
+	if len(fields) > 0 {
+		it, err := sch.Fields(cue.Optional(true))
+		if err != nil {
+			return w.s.bottom
+		}
+		for it.Next() {
+			if it.Selector().IsString() && it.Selector().Unquoted() == name {
+				return it.Value()
+			}
+		}
+		return w.s.bottom
+	}
+	p := cue.MakePath(cue.Str(name))
+	return sch.FillPath(p, w.s.top).LookupPath(p)
+}
+
+func (w *walker) mapping(n *yaml.Node, segs []string, sch cue.Value) any {
 	fields := fieldNames(sch)
 	out := map[string]any{}
 	seen := map[string]int{}
@@ -95,8 +114,7 @@ func (w *walker) mapping(n *yaml.Node, base cue.Value, rel cue.Path, segs []stri
 			continue
 		}
 		seen[name] = k.Line
-		childRel := cue.MakePath(append(rel.Selectors(), cue.Str(name))...)
-		child := base.FillPath(childRel, w.s.top).LookupPath(childRel)
+		child := w.child(sch, fields, name)
 		if child.Err() != nil || child.IncompleteKind() == cue.BottomKind {
 			w.notAllowed(k, segs, name, fields, sch)
 			continue
@@ -114,7 +132,7 @@ func (w *walker) mapping(n *yaml.Node, base cue.Value, rel cue.Path, segs []stri
 			}
 			continue
 		}
-		if val := w.node(v, base, childRel, childSegs, child); val != nil {
+		if val := w.node(v, childSegs, child); val != nil {
 			out[name] = val
 		}
 	}
@@ -175,7 +193,7 @@ func (w *walker) sequence(n *yaml.Node, segs []string, sch cue.Value) any {
 			w.fail(item, itemSegs, "empty list item; remove it or give a value")
 			continue
 		}
-		out = append(out, w.node(item, elem, cue.Path{}, itemSegs, elem))
+		out = append(out, w.node(item, itemSegs, elem))
 	}
 	return out
 }
