@@ -1,0 +1,88 @@
+// Package pidlock is the one-daemon-per-home lock: an flock(2) on
+// run/daemon.lock held for the daemon's lifetime, with the holder's PID
+// written inside for error messages. The kernel drops the lock when the
+// process dies, so a crashed daemon never leaves a stale lock; a CLI that
+// can take the lock knows no daemon is running and does not trust markers.
+package pidlock
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// ErrHeld is wrapped by Acquire's error when another process holds the lock.
+var ErrHeld = errors.New("lock is held")
+
+// Lock is a held daemon lock.
+type Lock struct {
+	f *os.File
+}
+
+// Acquire takes the lock at path without waiting, creating its directory,
+// and writes the caller's PID into it. If another process holds it, the
+// error wraps ErrHeld and names that process's PID.
+func Acquire(path string) (*Lock, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create lock directory for %q: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock %q: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another rdd daemon (pid %s) holds %s: %w", holderPID(path), path, ErrHeld)
+		}
+		return nil, fmt.Errorf("lock %q: %w", path, err)
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write pid to %q: %w", path, err)
+	}
+	if _, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write pid to %q: %w", path, err)
+	}
+	return &Lock{f: f}, nil
+}
+
+// Release drops the lock. The file stays; its content is only a hint.
+func (l *Lock) Release() error {
+	return l.f.Close()
+}
+
+// Held reports whether some process holds the lock at path, and its PID
+// when known. A missing lock file means no daemon.
+func Held(path string) (held bool, pid int, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, fmt.Errorf("open lock %q: %w", path, err)
+	}
+	defer f.Close()
+	switch err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); {
+	case err == nil:
+		return false, 0, nil // closing f releases it
+	case errors.Is(err, syscall.EWOULDBLOCK):
+		pid, _ := strconv.Atoi(holderPID(path))
+		return true, pid, nil
+	default:
+		return false, 0, fmt.Errorf("check lock %q: %w", path, err)
+	}
+}
+
+func holderPID(path string) string {
+	b, err := os.ReadFile(path)
+	if s := strings.TrimSpace(string(b)); err == nil && s != "" {
+		return s
+	}
+	return "unknown"
+}
