@@ -1,0 +1,115 @@
+package reconciler
+
+import (
+	"context"
+	"time"
+
+	"github.com/rddproject/rdd/schema"
+	"github.com/rddproject/rdd/statusdir"
+)
+
+// Condition types in app.yaml.
+const (
+	CondValid      = "Valid"
+	CondRunning    = "Running"
+	CondEngine     = "ContainerEngineReady"
+	CondSettled    = "Settled"
+	CondKubernetes = "KubernetesReady"
+)
+
+// Reasons of the Running condition (the VM).
+const (
+	VMStarting    = "Starting"
+	VMRunning     = "Running"
+	VMStartFailed = "StartFailed"
+	VMStopping    = "Stopping"
+	VMStopped     = "Stopped"
+	VMStopFailed  = "StopFailed"
+	VMRestarting  = "Restarting"
+)
+
+// Reasons of the ContainerEngineReady condition.
+const (
+	EngineConnected     = "Connected"
+	EngineConnecting    = "Connecting"
+	EngineConnectFailed = "ConnectFailed"
+	EngineStopped       = "Stopped"
+	EngineNotApplicable = "NotApplicable"
+)
+
+// Reasons of the Valid and Settled conditions and of markers.
+const (
+	ReasonValid         = "Valid"
+	ReasonInvalid       = "Invalid"
+	ReasonMissing       = "DesiredMissing"
+	ReasonSettled       = "Settled"
+	ReasonProgressing   = "Progressing"
+	ReasonNotSupported  = "NotSupported"
+	ReasonDaemonStopped = "DaemonStopped"
+)
+
+// VM drives the virtual machine the engine runs in.
+//
+// Reconcile MUST be idempotent: called again with the same desired state it
+// changes nothing and returns the same observation. It MUST NOT block for
+// the whole of a long operation unless that operation is the step being
+// taken (a start); it reports Starting or Stopping and asks to be requeued
+// instead of polling. It MUST return promptly when ctx ends.
+type VM interface {
+	Reconcile(ctx context.Context, d *schema.Desired) VMResult
+}
+
+// VMResult is what a VM driver observed after acting.
+type VMResult struct {
+	Status  statusdir.VMStatus
+	Reason  string // one of the VM* reasons
+	Message string // why, quoting the driver's own errors
+	// Socket is the engine socket on the host, set while the VM runs.
+	Socket string
+	// Requeue asks for another pass after this long (0: none needed).
+	Requeue time.Duration
+}
+
+// Engine is the container engine inside the VM.
+//
+// Reconcile is called on every pass. With socket empty the engine is meant
+// to be off: the engine drops its connection and clears its mirrors. With
+// socket set it connects if needed, mirrors what it observes and enforces
+// declared objects. It MUST be idempotent and MUST NOT block once ctx ends.
+type Engine interface {
+	Reconcile(ctx context.Context, d *schema.Desired, socket string) EngineResult
+	// Changes delivers wake-ups when the engine observes a change (events,
+	// a lost connection). It may return nil if the engine has none.
+	Changes() <-chan struct{}
+}
+
+// EngineResult is what the engine observed after acting.
+type EngineResult struct {
+	Status  statusdir.EngineStatus
+	Reason  string // one of the Engine* reasons
+	Message string
+	// Mirrors holds, per status subdirectory (containers, images, ...),
+	// the exact object files it must contain. A subdirectory missing from
+	// the map is left as it is (a transient disconnect keeps mirrors); a
+	// nil value inside a subdirectory's map keeps that one file.
+	Mirrors map[string]map[string][]byte
+	// Declared is the state of the objects desired.yaml declares.
+	Declared Outcome
+	Requeue  time.Duration
+}
+
+// Outcome is how far declared objects are from their desired state.
+type Outcome struct {
+	State   OutcomeState
+	Reason  string
+	Message string
+}
+
+// OutcomeState says whether declared objects are settled.
+type OutcomeState int
+
+const (
+	OutcomeDone    OutcomeState = iota // everything declared is in its state
+	OutcomePending                     // being worked on; retryable
+	OutcomeFailed                      // cannot be reconciled as things stand
+)

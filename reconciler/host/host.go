@@ -1,0 +1,54 @@
+// Package host is the VM driver for `vm.driver: host`: there is no VM, and
+// the engine is a dockerd already running on this machine (Linux hosts, CI).
+// `running: true` means "use the engine at the socket"; `running: false`
+// means "disconnect" — the host's dockerd is never stopped by rdd.
+package host
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	"github.com/rddproject/rdd/reconciler"
+	"github.com/rddproject/rdd/schema"
+	"github.com/rddproject/rdd/statusdir"
+)
+
+// DefaultSocket is the usual dockerd socket on Linux.
+const DefaultSocket = "/var/run/docker.sock"
+
+// Driver implements reconciler.VM for the host.
+type Driver struct {
+	// Getenv reads DOCKER_HOST; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+var _ reconciler.VM = (*Driver)(nil)
+
+// Reconcile reports the host as Running when the desired state wants it
+// running, with the socket the engine should use; it has nothing to start
+// or stop.
+func (h *Driver) Reconcile(_ context.Context, d *schema.Desired) reconciler.VMResult {
+	st := statusdir.VMStatus{Driver: "host", Status: "Stopped"}
+	if !d.Running {
+		return reconciler.VMResult{Status: st, Reason: reconciler.VMStopped, Message: "host driver: no VM; the engine is disconnected"}
+	}
+	st.Status = "Running"
+	return reconciler.VMResult{Status: st, Reason: reconciler.VMRunning, Message: "host driver: no VM", Socket: h.Socket(d)}
+}
+
+// Socket is the engine socket for d: containerEngine.socket when set, else
+// a unix DOCKER_HOST, else DefaultSocket.
+func (h *Driver) Socket(d *schema.Desired) string {
+	if s := d.ContainerEngine.Socket; s != "" {
+		return strings.TrimPrefix(s, "unix://")
+	}
+	getenv := h.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if dh := getenv("DOCKER_HOST"); strings.HasPrefix(dh, "unix://") {
+		return strings.TrimPrefix(dh, "unix://")
+	}
+	return DefaultSocket
+}

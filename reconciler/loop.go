@@ -1,0 +1,342 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rddproject/rdd/schema"
+	"github.com/rddproject/rdd/statusdir"
+	"github.com/rddproject/rdd/watch"
+)
+
+// Config wires a Loop. Desired, Status, Schema, VMs and Engine are required.
+type Config struct {
+	Desired string               // path of desired.yaml (may be a symlink)
+	Status  *statusdir.Dir       // the status/ writer
+	Schema  *schema.Schema       // the compiled schema
+	VMs     map[string]VM        // VM drivers by vm.driver value
+	Engine  Engine               // the container engine
+	Resync  time.Duration        // full pass at least this often (default 5m)
+	Grace   time.Duration        // Connecting longer than this is failed (default 2m)
+	Logger  *slog.Logger         // default slog.Default()
+	Daemon  statusdir.DaemonInfo // pid and version written to app.yaml
+	Now     func() time.Time     // default time.Now
+}
+
+// Backoff bounds for passes that did not settle.
+const (
+	minBackoff = 250 * time.Millisecond
+	maxBackoff = 30 * time.Second
+)
+
+// Loop is the single reconcile loop. Its state is owned by the goroutine
+// running Run; Wake may be called from anywhere.
+type Loop struct {
+	cfg  Config
+	log  *slog.Logger
+	wake chan struct{}
+
+	// State below is touched only by Run's goroutine.
+	digest     string // digest of the desired file last read ("" none)
+	generation int64  // bumps on every new digest
+	applied    statusdir.AppliedRef
+	desired    *schema.Desired // the state in force
+	conds      []statusdir.Condition
+	connSince  time.Time // start of the current Connecting streak
+	failures   int       // passes in a row that did not settle, for backoff
+	lastMarker statusdir.Marker
+}
+
+// New returns a loop; call Run to start it.
+func New(cfg Config) (*Loop, error) {
+	if cfg.Desired == "" || cfg.Status == nil || cfg.Schema == nil || cfg.Engine == nil || len(cfg.VMs) == 0 {
+		return nil, errors.New("reconciler: Desired, Status, Schema, VMs and Engine are required")
+	}
+	if cfg.Resync <= 0 {
+		cfg.Resync = 5 * time.Minute
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 2 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Loop{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		wake:    make(chan struct{}, 1),
+		desired: cfg.Schema.Defaults(),
+	}, nil
+}
+
+// Wake asks for a pass. It never blocks; wake-ups that arrive while one is
+// pending collapse into it.
+func (l *Loop) Wake() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run passes until ctx ends, then marks the status not current (summary
+// Unknown, reason DaemonStopped, markers removed) and returns nil. It does
+// not stop the VM: the engine keeps running without the daemon.
+func (l *Loop) Run(ctx context.Context) error {
+	engineChanges := l.cfg.Engine.Changes()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return l.shutdown()
+		case <-l.wake:
+		case <-engineChanges:
+		case <-timer.C:
+		}
+		next := l.pass(ctx)
+		if ctx.Err() != nil {
+			return l.shutdown()
+		}
+		timer.Reset(next)
+	}
+}
+
+// pass is one level-triggered reconcile: read, act, observe, write. It
+// returns when the next pass is due if nothing wakes the loop sooner.
+func (l *Loop) pass(ctx context.Context) time.Duration {
+	now := l.cfg.Now()
+	invalid := l.readDesired()
+	d := l.desired
+
+	vmDriver, ok := l.cfg.VMs[d.VM.Driver]
+	var vm VMResult
+	if !ok {
+		vm = VMResult{Reason: VMStartFailed, Message: fmt.Sprintf("vm.driver %q has no driver in this build", d.VM.Driver)}
+	} else {
+		vm = vmDriver.Reconcile(ctx, d)
+	}
+
+	socket := ""
+	if d.Running && vm.Reason == VMRunning {
+		socket = vm.Socket
+	}
+	eng := l.cfg.Engine.Reconcile(ctx, d, socket)
+	if socket == "" && eng.Reason == "" {
+		eng.Reason = EngineStopped
+	}
+	if eng.Reason == EngineConnecting {
+		if l.connSince.IsZero() {
+			l.connSince = now
+		}
+	} else {
+		l.connSince = time.Time{}
+	}
+	var connecting time.Duration
+	if !l.connSince.IsZero() {
+		connecting = now.Sub(l.connSince)
+	}
+
+	v := Decide(Observation{Invalid: invalid, Desired: d, VM: vm, Engine: eng, Connecting: connecting, Grace: l.cfg.Grace})
+	if err := l.write(now, invalid, vm, eng, v); err != nil {
+		l.log.Error("write status", "err", err)
+		l.failures++
+		return backoff(l.failures)
+	}
+
+	next := l.cfg.Resync
+	if v.Marker == statusdir.ReadyMarker {
+		l.failures = 0
+	} else {
+		l.failures++
+		next = backoff(l.failures)
+	}
+	for _, r := range []time.Duration{vm.Requeue, eng.Requeue} {
+		if r > 0 && r < next {
+			next = r
+		}
+	}
+	if eng.Reason == EngineConnecting && l.cfg.Grace > connecting {
+		// Wake exactly when the grace period ends, so the failure is
+		// reported on time even if nothing else happens.
+		next = min(next, l.cfg.Grace-connecting)
+	}
+	return next
+}
+
+func backoff(failures int) time.Duration {
+	d := minBackoff
+	for i := 1; i < failures && d < maxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, maxBackoff)
+}
+
+// readDesired reads and validates the desired file, bumping the generation
+// on a new digest and swapping in the new state only when it is valid. It
+// returns the problem with the current file, or nil.
+func (l *Loop) readDesired() *Outcome {
+	path := l.cfg.Desired
+	data, err := schema.ReadFile(path)
+	if err == nil {
+		// ReadFile has checked the file's type and size; ReadStable makes
+		// sure a save in progress is not read half-written.
+		data, err = watch.ReadStable(path, 200*time.Millisecond)
+	}
+	if err != nil {
+		if errors.Is(statErr(path), fs.ErrNotExist) {
+			l.observeDigest("")
+			return &Outcome{Reason: ReasonMissing, Message: fmt.Sprintf(
+				"%s does not exist; the last valid desired state stays in force (create it, or run `rdd init`)", path)}
+		}
+		if errors.Is(err, watch.ErrUnstable) {
+			// A writer is busy; its writes will wake the loop again.
+			return &Outcome{Reason: ReasonInvalid, Message: err.Error()}
+		}
+		l.observeDigest("") // no content to name
+		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}
+	}
+	digest := schema.Digest(data)
+	changed := l.observeDigest(digest)
+	if !changed && l.applied.Digest == digest {
+		return nil // same valid content: nothing to parse again
+	}
+	d, err := l.cfg.Schema.Parse(path, data)
+	if err != nil {
+		if changed {
+			l.log.Warn("desired file is invalid; the last valid state stays in force", "digest", digest, "err", err)
+		}
+		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}
+	}
+	l.desired = d
+	l.applied = statusdir.AppliedRef{Digest: digest, Generation: l.generation}
+	if changed {
+		l.log.Info("desired state applied", "digest", digest, "generation", l.generation)
+	}
+	return nil
+}
+
+// observeDigest records the digest of what was just read, bumping the
+// generation when it is new, and reports whether it was.
+func (l *Loop) observeDigest(digest string) bool {
+	if digest == l.digest && l.generation > 0 {
+		return false
+	}
+	l.digest = digest
+	l.generation++
+	return true
+}
+
+func statErr(path string) error {
+	_, err := os.Stat(path)
+	return err
+}
+
+// write renders the pass into status/: object files first, then app.yaml,
+// then the marker. Every write is skipped when its bytes are unchanged.
+func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
+	gen := l.generation
+	for _, sub := range sortedKeys(eng.Mirrors) {
+		if _, err := l.cfg.Status.SyncDir(sub, eng.Mirrors[sub]); err != nil {
+			return err
+		}
+	}
+
+	valid := statusdir.Condition{Type: CondValid, Status: statusdir.True, Reason: ReasonValid, ObservedGeneration: gen}
+	if invalid != nil {
+		valid.Status, valid.Reason, valid.Message = statusdir.False, invalid.Reason, invalid.Message
+	}
+	settled := statusdir.Condition{Type: CondSettled, Status: statusdir.False, Reason: v.Reason, Message: v.Message, ObservedGeneration: gen}
+	if v.Marker == statusdir.ReadyMarker {
+		settled.Status = statusdir.True
+	}
+	for _, c := range []statusdir.Condition{
+		valid,
+		{Type: CondRunning, Status: runningCondition(vm), Reason: vm.Reason, Message: vm.Message, ObservedGeneration: gen},
+		{Type: CondEngine, Status: engineCondition(eng), Reason: eng.Reason, Message: eng.Message, ObservedGeneration: gen},
+		settled,
+	} {
+		l.conds = statusdir.SetCondition(l.conds, c, now)
+	}
+	if l.desired.Kubernetes.Enabled {
+		l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: CondKubernetes, Status: statusdir.False,
+			Reason: ReasonNotSupported, Message: "Kubernetes is not built yet", ObservedGeneration: gen}, now)
+	} else {
+		l.conds = removeCondition(l.conds, CondKubernetes)
+	}
+
+	app := statusdir.App{
+		Daemon:             l.cfg.Daemon,
+		Desired:            statusdir.DesiredRef{Path: l.cfg.Desired, Digest: l.digest, Generation: gen},
+		Applied:            l.applied,
+		ObservedGeneration: gen,
+		Summary:            v.Summary,
+		Conditions:         l.conds,
+		VM:                 vm.Status,
+		Engine:             eng.Status,
+	}
+	if _, err := l.cfg.Status.WriteYAML(statusdir.AppFile, app); err != nil {
+		return err
+	}
+	if v.Marker == "" {
+		return l.cfg.Status.ClearVerdict()
+	}
+	m := statusdir.Marker{Digest: l.digest, Generation: gen, Reason: v.Reason, Message: v.Message, Time: now.UTC().Truncate(time.Second)}
+	if l.lastMarker.Digest == m.Digest && l.lastMarker.Generation == m.Generation && l.lastMarker.Reason == m.Reason && l.lastMarker.Message == m.Message {
+		m.Time = l.lastMarker.Time // same verdict: same bytes
+	}
+	changed, err := l.cfg.Status.SetVerdict(v.Marker, m)
+	if err != nil {
+		return err
+	}
+	if changed {
+		l.log.Info("verdict", "marker", v.Marker, "generation", gen, "reason", v.Reason, "message", firstLine(v.Message))
+	}
+	l.lastMarker = m
+	return nil
+}
+
+// shutdown marks the status not current: a reader must not trust markers of
+// a daemon that is gone.
+func (l *Loop) shutdown() error {
+	now := l.cfg.Now()
+	l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: CondSettled, Status: statusdir.Unknown,
+		Reason: ReasonDaemonStopped, Message: "the rdd daemon stopped; status is not current", ObservedGeneration: l.generation}, now)
+	app, err := statusdir.ReadApp(l.cfg.Status.Root())
+	if err != nil {
+		app = &statusdir.App{Daemon: l.cfg.Daemon}
+	}
+	app.Summary = statusdir.SummaryUnknown
+	app.Conditions = l.conds
+	var errs []error
+	if err := l.cfg.Status.ClearVerdict(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := l.cfg.Status.WriteYAML(statusdir.AppFile, app); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func removeCondition(conds []statusdir.Condition, typ string) []statusdir.Condition {
+	out := conds[:0:0]
+	for _, c := range conds {
+		if c.Type != typ {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}

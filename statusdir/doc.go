@@ -1,0 +1,60 @@
+// Package statusdir owns rdd's status directory, $RDD_HOME/status/: its
+// layout, atomic writes that skip unchanged bytes, the verdict markers, and
+// the read and wait API that the CLI uses.
+//
+// The daemon is the only writer; everything else only reads. The layout is
+// documented here once, and every name in it is a constant of this package:
+//
+//	status/                      mode 0700; every directory below is 0700 and every file 0600
+//	  app.yaml                   AppFile: the whole picture, an [App]
+//	  ready | failed             ReadyMarker, FailedMarker: the verdict for the current
+//	                             digest, a [Marker]; one of them, or none while in progress
+//	  containers/<name>.yaml     ContainersDir: one file per container, declared or not
+//	  images/<name>.yaml         ImagesDir: one per tag; dangling images by short ID
+//	  volumes/<name>.yaml        VolumesDir: one per volume
+//	  namespaces/moby.yaml       NamespacesDir, MobyNamespace
+//
+// # Writes
+//
+// [Dir] is the daemon's writer. Every write is atomic: the bytes go to a
+// temporary file in the same directory (named with [TempPrefix], so that
+// [Open] can remove the ones a crashed writer left behind), which is synced,
+// closed and renamed over the target, and then the directory itself is
+// synced. A write whose bytes equal the file's current bytes does nothing at
+// all, not even touch the modification time, so a no-op resync wakes no
+// watcher. A reader therefore never sees a torn or empty file.
+//
+// The writer never follows a symbolic link planted inside status/: a link,
+// or any other entry of the wrong type, found where a file or a directory
+// belongs is replaced by a real one. The root directory itself must not be a
+// symbolic link.
+//
+// The order within a reconcile pass is: object files first ([Dir.SyncDir]),
+// then app.yaml, then the marker ([Dir.SetVerdict]) last, so that a waiter
+// that sees a marker also sees the state it describes.
+//
+// # Object file names
+//
+// Object names (container names, image tags, volume names) come from the
+// engine and may contain anything. [EncodeName] maps a name to a file name
+// that is readable, reversible, safe and free of collisions, also on
+// case-insensitive file systems:
+//
+//   - bytes in [a-z0-9_.-] stay as they are, except a leading ".";
+//   - an upper-case ASCII letter X becomes "^x";
+//   - every other byte, including a leading ".", becomes "%XX" (upper-case hex).
+//
+// So "web" stays "web", "My_Vol" becomes "^my_^vol", and "busybox:1.36"
+// becomes "busybox%3A1.36". An encoding longer than [MaxEncodedLen] bytes is
+// cut: the encoding of a prefix of the name, then "~" and the first 16 hex
+// digits of the SHA-256 of the whole name. Such a name cannot be decoded
+// ([ErrTruncatedName]); readers take the name from the file's own name field.
+// [ObjectFile] adds the ".yaml" extension.
+//
+// # Reading and waiting
+//
+// [ReadApp], [ReadMarker] and [ReadSnapshot] read the files; a missing file
+// is an error that matches [io/fs.ErrNotExist]. [Watch] calls a check
+// function with a fresh [Snapshot] first and then after every change in the
+// directory, driven by fsnotify rather than polling.
+package statusdir
