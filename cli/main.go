@@ -140,6 +140,9 @@ state described by ~/.rd/desired.yaml, and writes what it observes under
 		a.initCommand(),
 		a.getCommand(),
 		a.versionCommand(),
+		a.daemonCommand(),
+		a.statusCommand(),
+		a.waitCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

@@ -18,6 +18,11 @@ import (
 // ErrHeld is wrapped by Acquire's error when another process holds the lock.
 var ErrHeld = errors.New("lock is held")
 
+type heldError struct{ msg string }
+
+func (e heldError) Error() string        { return e.msg }
+func (e heldError) Is(target error) bool { return target == ErrHeld }
+
 // Lock is a held daemon lock.
 type Lock struct {
 	f *os.File
@@ -37,7 +42,7 @@ func Acquire(path string) (*Lock, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("another rdd daemon (pid %s) holds %s: %w", holderPID(path), path, ErrHeld)
+			return nil, heldError{fmt.Sprintf("another rdd daemon (pid %s) holds %s", holderPID(path), path)}
 		}
 		return nil, fmt.Errorf("lock %q: %w", path, err)
 	}

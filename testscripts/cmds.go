@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -14,6 +15,9 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/rogpeppe/go-internal/testscript"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rddproject/rdd/schema"
 )
 
 var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -22,6 +26,8 @@ var commands = map[string]func(ts *testscript.TestScript, neg bool, args []strin
 	"writehex": cmdWritehex,
 	"bigfile":  cmdBigfile,
 	"waitfile": cmdWaitfile,
+	"nowrites": cmdNowrites,
+	"editburst": cmdEditburst,
 }
 
 // exitcode N prog args...: the exact exit code is part of rdd's contract
@@ -151,4 +157,109 @@ func parentDir(p string) string {
 		return "/"
 	}
 	return p[:i]
+}
+
+// nowrites dir duration: nothing under dir (recursively, one level of
+// subdirectories) is created, written, removed or renamed for duration. It
+// asserts an absence, so it necessarily waits the whole (short) duration.
+func cmdNowrites(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: nowrites dir duration")
+	}
+	d, err := time.ParseDuration(args[1])
+	ts.Check(err)
+	w, err := fsnotify.NewWatcher()
+	ts.Check(err)
+	defer w.Close()
+	root := ts.MkAbs(args[0])
+	ts.Check(w.Add(root))
+	ents, err := os.ReadDir(root)
+	ts.Check(err)
+	for _, e := range ents {
+		if e.IsDir() {
+			ts.Check(w.Add(root + "/" + e.Name()))
+		}
+	}
+	deadline := time.After(d)
+	for {
+		select {
+		case ev := <-w.Events:
+			ts.Fatalf("nowrites: %s", ev)
+		case err := <-w.Errors:
+			ts.Fatalf("nowrites: %v", err)
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// editburst [-reader statusdir] file n: writes n different versions of a
+// valid desired file in a tight loop, in place (truncate, then write), the
+// way a naive editor or a script does. With -reader, another goroutine
+// parses statusdir/app.yaml in a tight loop meanwhile and fails on an empty
+// or unparsable read: the daemon must never expose a torn file.
+func cmdEditburst(ts *testscript.TestScript, neg bool, args []string) {
+	fl := flag.NewFlagSet("editburst", flag.ContinueOnError)
+	reader := fl.String("reader", "", "status directory to read meanwhile")
+	if err := fl.Parse(args); err != nil || neg || fl.NArg() != 2 {
+		ts.Fatalf("usage: editburst [-reader statusdir] file n")
+	}
+	path := ts.MkAbs(fl.Arg(0))
+	n, err := strconv.Atoi(fl.Arg(1))
+	ts.Check(err)
+	final := fmt.Sprintf("# edit %d of %d\nrunning: true\nvm: {driver: host}\n", n, n)
+	finalDigest := schema.Digest([]byte(final))
+	edited := make(chan struct{})
+	readerErr := make(chan error, 1)
+	reads := 0
+	if *reader != "" {
+		app := ts.MkAbs(*reader) + "/app.yaml"
+		ready := ts.MkAbs(*reader) + "/ready"
+		deadline := time.Now().Add(60 * time.Second)
+		go func() {
+			// Read until the edits are done and the daemon has settled
+			// on the last one, so every write of the burst is raced.
+			for {
+				select {
+				case <-edited:
+					if b, _ := os.ReadFile(ready); strings.Contains(string(b), finalDigest) {
+						readerErr <- nil
+						return
+					}
+					if time.Now().After(deadline) {
+						readerErr <- fmt.Errorf("no ready marker for the last edit (%s) within 60s", finalDigest)
+						return
+					}
+				default:
+				}
+				b, err := os.ReadFile(app)
+				if errors.Is(err, os.ErrNotExist) {
+					continue
+				}
+				if err != nil {
+					readerErr <- err
+					return
+				}
+				var v struct {
+					Summary string `yaml:"summary"`
+				}
+				if len(b) == 0 || yaml.Unmarshal(b, &v) != nil || v.Summary == "" {
+					readerErr <- fmt.Errorf("torn read of app.yaml (%d bytes): %q", len(b), b)
+					return
+				}
+				reads++
+			}
+		}()
+	}
+	for i := range n {
+		content := fmt.Sprintf("# edit %d of %d\nrunning: true\nvm: {driver: host}\n", i+1, n)
+		ts.Check(os.WriteFile(path, []byte(content), 0o644))
+	}
+	close(edited)
+	if *reader != "" {
+		if err := <-readerErr; err != nil {
+			ts.Fatalf("editburst: %v", err)
+		}
+		ts.Logf("editburst: %d clean reads of app.yaml", reads)
+	}
 }
