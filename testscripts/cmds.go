@@ -21,12 +21,12 @@ import (
 )
 
 var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	"exitcode": cmdExitcode,
-	"mkfifo":   cmdMkfifo,
-	"writehex": cmdWritehex,
-	"bigfile":  cmdBigfile,
-	"waitfile": cmdWaitfile,
-	"nowrites": cmdNowrites,
+	"exitcode":  cmdExitcode,
+	"mkfifo":    cmdMkfifo,
+	"writehex":  cmdWritehex,
+	"bigfile":   cmdBigfile,
+	"waitfile":  cmdWaitfile,
+	"nowrites":  cmdNowrites,
 	"editburst": cmdEditburst,
 }
 
