@@ -140,7 +140,7 @@ func vmDrivers(h home.Home, log *slog.Logger) map[string]reconciler.VM {
 	_ = h
 	_ = log
 	return map[string]reconciler.VM{
-		"host": &host.Driver{},
+		"host": &host.Driver{Home: h.Dir},
 	}
 }
 

@@ -7,8 +7,10 @@ package host
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -19,6 +21,8 @@ const DefaultSocket = "/var/run/docker.sock"
 
 // Driver implements reconciler.VM for the host.
 type Driver struct {
+	// Home is RDD_HOME: a relative containerEngine.socket is relative to it.
+	Home string
 	// Getenv reads DOCKER_HOST; nil means os.Getenv.
 	Getenv func(string) string
 }
@@ -37,11 +41,19 @@ func (h *Driver) Reconcile(_ context.Context, d *schema.Desired) reconciler.VMRe
 	return reconciler.VMResult{Status: st, Reason: reconciler.VMRunning, Message: "host driver: no VM", Socket: h.Socket(d)}
 }
 
-// Socket is the engine socket for d: containerEngine.socket when set, else
-// a unix DOCKER_HOST, else DefaultSocket.
+// Socket is the engine socket for d: containerEngine.socket when set (a
+// leading ~ is the user's home, a relative path is relative to RDD_HOME),
+// else a unix DOCKER_HOST, else DefaultSocket.
 func (h *Driver) Socket(d *schema.Desired) string {
 	if s := d.ContainerEngine.Socket; s != "" {
-		return strings.TrimPrefix(s, "unix://")
+		s = strings.TrimPrefix(s, "unix://")
+		if x, err := home.Expand(s); err == nil {
+			s = x
+		}
+		if !filepath.IsAbs(s) && h.Home != "" {
+			s = filepath.Join(h.Home, s)
+		}
+		return s
 	}
 	getenv := h.Getenv
 	if getenv == nil {
