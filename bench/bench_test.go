@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/rddproject/rdd/schema"
+	"github.com/rddproject/rdd/statusdir"
+)
+
+var rddBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "rdd-bench-")
+	if err != nil {
+		panic(err)
+	}
+	rddBin = filepath.Join(dir, "rdd")
+	build := exec.Command("go", "build", "-o", rddBin, "../cmd/rdd")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// daemon starts `rdd daemon` in a fresh home with the given desired bytes
+// and returns the home once the first verdict is ready.
+func daemon(tb testing.TB, desired string, args ...string) (home string, cmd *exec.Cmd) {
+	tb.Helper()
+	home = tb.TempDir()
+	if err := os.WriteFile(filepath.Join(home, "desired.yaml"), []byte(desired), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	cmd = exec.Command(rddBin, append([]string{"--home", home, "daemon", "--log-level", "warn"}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	waitReady(tb, home, schema.Digest([]byte(desired)))
+	return home, cmd
+}
+
+// waitReady waits, on fsnotify, for the ready marker of digest.
+func waitReady(tb testing.TB, home, digest string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := statusdir.Watch(ctx, filepath.Join(home, "status"), func(s statusdir.Snapshot) (bool, error) {
+		if s.Failed != nil && s.Failed.Digest == digest {
+			return true, fmt.Errorf("failed: %s", s.Failed.Message)
+		}
+		return s.Ready != nil && s.Ready.Digest == digest, nil
+	})
+	if err != nil {
+		tb.Fatalf("wait for ready of %s: %v", digest, err)
+	}
+}
+
+func content(i int) string {
+	return fmt.Sprintf("# edit %d\nrunning: true\nvm: {driver: host}\n", i)
+}
+
+// writeAtomic saves like an editor that renames a temp file over the name.
+func writeAtomic(tb testing.TB, path, data string) {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration, prefix string) {
+	slices.Sort(lat)
+	p := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(p(0.5), prefix+"p50-ms")
+	b.ReportMetric(p(0.99), prefix+"p99-ms")
+}
+
+// BenchmarkEditToReady: save desired.yaml with a change that needs no
+// action (C1), then wait for the ready marker carrying its digest. The
+// daemon runs with --debounce 1ms so the figure is rdd's own cost; the
+// default debounce (50ms) adds that much by design.
+func BenchmarkEditToReady(b *testing.B) {
+	home, _ := daemon(b, content(0), "--debounce", "1ms")
+	path := filepath.Join(home, "desired.yaml")
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		i++
+		c := content(i)
+		start := time.Now()
+		writeAtomic(b, path, c)
+		waitReady(b, home, schema.Digest([]byte(c)))
+		lat = append(lat, time.Since(start))
+	}
+	reportPercentiles(b, lat, "")
+}
+
+// BenchmarkBaselineNotifyValidate is the bare cost rdd cannot avoid: the
+// same save, the fsnotify event on the directory, a read and a schema
+// validation, in one process.
+func BenchmarkBaselineNotifyValidate(b *testing.B) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "desired.yaml")
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Add(dir); err != nil {
+		b.Fatal(err)
+	}
+	s := schema.Default()
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		i++
+		start := time.Now()
+		writeAtomic(b, path, content(i))
+		for ev := range w.Events {
+			if ev.Name == path && ev.Has(fsnotify.Create) {
+				break
+			}
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Parse(path, data); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	reportPercentiles(b, lat, "")
+}
+
+// BenchmarkIdle measures the daemon's CPU time while nothing changes, over
+// RDD_BENCH_IDLE (default 10s; the target is stated per minute), with the
+// default 5-minute resync. Reported as CPU milliseconds per minute idle.
+func BenchmarkIdle(b *testing.B) {
+	idle := 10 * time.Second
+	if v := os.Getenv("RDD_BENCH_IDLE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		idle = d
+	}
+	_, cmd := daemon(b, content(0))
+	for b.Loop() {
+		before := cpuTime(b, cmd.Process.Pid)
+		time.Sleep(idle) // the measurement is of time passing with nothing to do
+		after := cpuTime(b, cmd.Process.Pid)
+		b.ReportMetric(float64((after-before).Microseconds())/1000/idle.Minutes(), "cpu-ms/min")
+	}
+}
+
+// cpuTime is utime+stime of pid from /proc, in clock ticks of 10ms.
+func cpuTime(tb testing.TB, pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		tb.Skipf("no /proc: %v", err)
+	}
+	// Fields after the command name (which may hold spaces) start at ')'.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
