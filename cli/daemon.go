@@ -92,6 +92,7 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 	}
 	loop, err := reconciler.New(reconciler.Config{
 		Desired: h.Desired,
+		Applied: h.Applied(),
 		Status:  dir,
 		Schema:  schema.Default(),
 		VMs:     vmDrivers(h, log),

@@ -19,6 +19,7 @@ const (
 	LimaDir     = "lima"
 	RunDir      = "run"
 	LockFile    = "daemon.lock"
+	AppliedFile = "applied.yaml"
 	LogsDir     = "logs"
 	LogFile     = "daemon.log"
 )
@@ -91,6 +92,9 @@ func (h Home) Status() string { return filepath.Join(h.Dir, StatusDir) }
 
 // Lock is the file a running daemon holds locked, containing its PID.
 func (h Home) Lock() string { return filepath.Join(h.Dir, RunDir, LockFile) }
+
+// Applied is the daemon's copy of the last valid desired file.
+func (h Home) Applied() string { return filepath.Join(h.Dir, RunDir, AppliedFile) }
 
 // Logs is the daemon's log directory.
 func (h Home) Logs() string { return filepath.Join(h.Dir, LogsDir) }

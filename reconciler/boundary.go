@@ -46,6 +46,7 @@ const (
 	ReasonProgressing   = "Progressing"
 	ReasonNotSupported  = "NotSupported"
 	ReasonDaemonStopped = "DaemonStopped"
+	ReasonNoValidState  = "NoValidState"
 )
 
 // VM drives the virtual machine the engine runs in.

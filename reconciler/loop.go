@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,7 +18,12 @@ import (
 
 // Config wires a Loop. Desired, Status, Schema, VMs and Engine are required.
 type Config struct {
-	Desired string               // path of desired.yaml (may be a symlink)
+	Desired string // path of desired.yaml (may be a symlink)
+	// Applied is where the daemon keeps a copy of the last valid desired
+	// file, so that a daemon restarted while the file is invalid keeps the
+	// last valid state in force instead of falling back to the defaults
+	// (which would stop a running VM because of a typo). Optional.
+	Applied string
 	Status  *statusdir.Dir       // the status/ writer
 	Schema  *schema.Schema       // the compiled schema
 	VMs     map[string]VM        // VM drivers by vm.driver value
@@ -46,9 +52,10 @@ type Loop struct {
 	digest     string // digest of the desired file last read ("" none)
 	generation int64  // bumps on every new digest
 	applied    statusdir.AppliedRef
-	desired    *schema.Desired // the state in force
+	desired    *schema.Desired // the state in force; nil until one was valid
 	conds      []statusdir.Condition
 	connSince  time.Time // start of the current Connecting streak
+	connSocket string    // the socket of that streak
 	failures   int       // passes in a row that did not settle, for backoff
 	lastMarker statusdir.Marker
 }
@@ -70,12 +77,34 @@ func New(cfg Config) (*Loop, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Loop{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		wake:    make(chan struct{}, 1),
-		desired: cfg.Schema.Defaults(),
-	}, nil
+	l := &Loop{cfg: cfg, log: cfg.Logger, wake: make(chan struct{}, 1)}
+	l.restore()
+	return l, nil
+}
+
+// restore continues from what an earlier daemon left: the generation
+// counter (so generations only grow) and the last valid desired state.
+func (l *Loop) restore() {
+	if app, err := statusdir.ReadApp(l.cfg.Status.Root()); err == nil && app.Desired.Path == l.cfg.Desired {
+		l.digest, l.generation = app.Desired.Digest, app.Desired.Generation
+		l.applied = app.Applied
+	}
+	if l.cfg.Applied == "" {
+		return
+	}
+	data, err := os.ReadFile(l.cfg.Applied)
+	if err != nil {
+		return
+	}
+	d, err := l.cfg.Schema.Parse(l.cfg.Applied, data)
+	if err != nil {
+		l.log.Warn("ignoring the saved last valid desired state", "path", l.cfg.Applied, "err", err)
+		return
+	}
+	l.desired = d
+	if digest := schema.Digest(data); l.applied.Digest != digest {
+		l.applied = statusdir.AppliedRef{Digest: digest}
+	}
 }
 
 // Wake asks for a pass. It never blocks; wake-ups that arrive while one is
@@ -114,8 +143,18 @@ func (l *Loop) Run(ctx context.Context) error {
 // returns when the next pass is due if nothing wakes the loop sooner.
 func (l *Loop) pass(ctx context.Context) time.Duration {
 	now := l.cfg.Now()
-	invalid := l.readDesired()
+	invalid, retry := l.readDesired()
+	if retry {
+		// A writer is busy with the file; its writes wake the loop again.
+		// Until then the status of the last pass stands.
+		return minBackoff
+	}
 	d := l.desired
+	if d == nil {
+		// Nothing valid was ever applied: do not act on the VM or engine
+		// at all, only report why.
+		return l.report(now, invalid)
+	}
 
 	vmDriver, ok := l.cfg.VMs[d.VM.Driver]
 	var vm VMResult
@@ -133,12 +172,15 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	if socket == "" && eng.Reason == "" {
 		eng.Reason = EngineStopped
 	}
-	if eng.Reason == EngineConnecting {
+	if eng.Reason == EngineConnecting && eng.Status.Socket == l.connSocket {
 		if l.connSince.IsZero() {
 			l.connSince = now
 		}
+	} else if eng.Reason == EngineConnecting {
+		// A new socket starts a new streak: its grace period is its own.
+		l.connSince, l.connSocket = now, eng.Status.Socket
 	} else {
-		l.connSince = time.Time{}
+		l.connSince, l.connSocket = time.Time{}, ""
 	}
 	var connecting time.Duration
 	if !l.connSince.IsZero() {
@@ -172,6 +214,20 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	return next
 }
 
+// report writes the status of a pass that could not act because no valid
+// desired state was ever applied.
+func (l *Loop) report(now time.Time, invalid *Outcome) time.Duration {
+	const msg = "not observed: no valid desired state has been applied yet"
+	vm := VMResult{Reason: ReasonNoValidState, Message: msg}
+	eng := EngineResult{Reason: ReasonNoValidState, Message: msg}
+	v := Decide(Observation{Invalid: invalid, VM: vm, Engine: eng})
+	if err := l.write(now, invalid, vm, eng, v); err != nil {
+		l.log.Error("write status", "err", err)
+	}
+	l.failures++
+	return backoff(l.failures)
+}
+
 func backoff(failures int) time.Duration {
 	d := minBackoff
 	for i := 1; i < failures && d < maxBackoff; i++ {
@@ -182,8 +238,9 @@ func backoff(failures int) time.Duration {
 
 // readDesired reads and validates the desired file, bumping the generation
 // on a new digest and swapping in the new state only when it is valid. It
-// returns the problem with the current file, or nil.
-func (l *Loop) readDesired() *Outcome {
+// returns the problem with the current file, or nil; retry is set when a
+// writer was busy with the file and nothing should be concluded yet.
+func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 	path := l.cfg.Desired
 	data, err := schema.ReadFile(path)
 	if err == nil {
@@ -192,36 +249,56 @@ func (l *Loop) readDesired() *Outcome {
 		data, err = watch.ReadStable(path, 200*time.Millisecond)
 	}
 	if err != nil {
-		if errors.Is(statErr(path), fs.ErrNotExist) {
+		switch {
+		case errors.Is(err, watch.ErrUnstable):
+			return nil, true
+		case errors.Is(statErr(path), fs.ErrNotExist):
 			l.observeDigest("")
 			return &Outcome{Reason: ReasonMissing, Message: fmt.Sprintf(
-				"%s does not exist; the last valid desired state stays in force (create it, or run `rdd init`)", path)}
+				"%s does not exist; the last valid desired state stays in force (create it, or run `rdd init`)", path)}, false
 		}
-		if errors.Is(err, watch.ErrUnstable) {
-			// A writer is busy; its writes will wake the loop again.
-			return &Outcome{Reason: ReasonInvalid, Message: err.Error()}
-		}
-		l.observeDigest("") // no content to name
-		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}
+		l.observeDigest("") // no content to name: a directory, a FIFO...
+		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}, false
 	}
 	digest := schema.Digest(data)
 	changed := l.observeDigest(digest)
-	if !changed && l.applied.Digest == digest {
-		return nil // same valid content: nothing to parse again
+	if !changed && l.applied.Digest == digest && l.desired != nil {
+		return nil, false // same valid content: nothing to parse again
 	}
 	d, err := l.cfg.Schema.Parse(path, data)
 	if err != nil {
 		if changed {
 			l.log.Warn("desired file is invalid; the last valid state stays in force", "digest", digest, "err", err)
 		}
-		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}
+		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}, false
 	}
 	l.desired = d
-	l.applied = statusdir.AppliedRef{Digest: digest, Generation: l.generation}
-	if changed {
+	if l.applied.Digest != digest || l.applied.Generation == 0 {
+		l.applied = statusdir.AppliedRef{Digest: digest, Generation: l.generation}
+		l.saveApplied(data)
 		l.log.Info("desired state applied", "digest", digest, "generation", l.generation)
 	}
-	return nil
+	return nil, false
+}
+
+// saveApplied keeps a copy of the last valid desired file (see
+// Config.Applied). A failure is logged, not fatal: it only matters if the
+// daemon restarts while the file is invalid.
+func (l *Loop) saveApplied(data []byte) {
+	if l.cfg.Applied == "" {
+		return
+	}
+	tmp := l.cfg.Applied + ".tmp"
+	err := os.MkdirAll(filepath.Dir(l.cfg.Applied), 0o700)
+	if err == nil {
+		err = os.WriteFile(tmp, data, 0o600)
+	}
+	if err == nil {
+		err = os.Rename(tmp, l.cfg.Applied)
+	}
+	if err != nil {
+		l.log.Warn("save the last valid desired state", "path", l.cfg.Applied, "err", err)
+	}
 }
 
 // observeDigest records the digest of what was just read, bumping the
@@ -266,7 +343,7 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 	} {
 		l.conds = statusdir.SetCondition(l.conds, c, now)
 	}
-	if l.desired.Kubernetes.Enabled {
+	if l.desired != nil && l.desired.Kubernetes.Enabled {
 		l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: CondKubernetes, Status: statusdir.False,
 			Reason: ReasonNotSupported, Message: "Kubernetes is not built yet", ObservedGeneration: gen}, now)
 	} else {
