@@ -35,6 +35,10 @@ type Config struct {
 	Now     func() time.Time     // default time.Now
 }
 
+// emptyGrace is how long an empty desired file must stay empty before it is
+// taken to mean "all defaults" rather than a save in progress.
+const emptyGrace = time.Second
+
 // Backoff bounds for passes that did not settle.
 const (
 	minBackoff = 250 * time.Millisecond
@@ -56,6 +60,7 @@ type Loop struct {
 	conds      []statusdir.Condition
 	connSince  time.Time // start of the current Connecting streak
 	connSocket string    // the socket of that streak
+	emptySince time.Time // first read of an empty desired file in a row
 	failures   int       // passes in a row that did not settle, for backoff
 	lastMarker statusdir.Marker
 }
@@ -259,6 +264,21 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 		}
 		l.observeDigest("") // no content to name: a directory, a FIFO...
 		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}, false
+	}
+	if len(data) == 0 {
+		// An empty read is "not yet": a truncate-then-write save (cp, a
+		// shell redirection) shows an empty file before its content, and
+		// acting on it would apply the defaults (running: false). An empty
+		// file that stays empty for emptyGrace is taken as meant.
+		now := l.cfg.Now()
+		if l.emptySince.IsZero() {
+			l.emptySince = now
+		}
+		if now.Sub(l.emptySince) < emptyGrace {
+			return nil, true
+		}
+	} else {
+		l.emptySince = time.Time{}
 	}
 	digest := schema.Digest(data)
 	changed := l.observeDigest(digest)
