@@ -117,6 +117,12 @@ func (a *app) wait(ctx context.Context, h home.Home, spec waitSpec) error {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, spec.timeout)
 	defer cancel()
+	// A daemon killed outright (SIGKILL, OOM) writes nothing on its way
+	// out, so no status event would end the wait. flock(2) release makes
+	// no file event either: check the lock once a second instead.
+	ctx, cancelGone := context.WithCancelCause(ctx)
+	defer cancelGone(nil)
+	go watchDaemon(ctx, h, cancelGone)
 	p := &progress{out: a.stderr, tty: isTerminal(a.stderr)}
 	var last statusdir.Snapshot
 	var result error
@@ -137,12 +143,33 @@ func (a *app) wait(ctx context.Context, h home.Home, spec waitSpec) error {
 		return done, nil
 	})
 	switch {
+	case errors.Is(context.Cause(ctx), errDaemonGone):
+		return withCode(ExitNoDaemon, errors.New("the rdd daemon stopped while waiting"), "start it with `rdd daemon`")
 	case errors.Is(err, context.DeadlineExceeded):
 		return timeoutError(spec, want, last, time.Since(start))
 	case err != nil:
 		return err
 	}
 	return result
+}
+
+var errDaemonGone = errors.New("daemon gone")
+
+// watchDaemon cancels ctx with errDaemonGone when no daemon holds the lock.
+func watchDaemon(ctx context.Context, h home.Home, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if running, _, err := pidlock.Held(h.Lock()); err == nil && !running {
+				cancel(errDaemonGone)
+				return
+			}
+		}
+	}
 }
 
 // decideWait reads one snapshot: done with nil (success) or an error with
