@@ -19,17 +19,19 @@ import (
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/reconciler/docker"
 	"github.com/rddproject/rdd/reconciler/host"
+	"github.com/rddproject/rdd/reconciler/lima"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 	"github.com/rddproject/rdd/watch"
 )
 
 type daemonFlags struct {
-	resync    time.Duration
-	grace     time.Duration
-	debounce  time.Duration
-	logFormat string
-	logLevel  string
+	resync       time.Duration
+	grace        time.Duration
+	debounce     time.Duration
+	logFormat    string
+	startTimeout time.Duration
+	logLevel     string
 }
 
 func (a *app) daemonCommand() *cobra.Command {
@@ -54,6 +56,7 @@ HOME/status/. One daemon runs per home. SIGINT or SIGTERM stops it within
 	fl.DurationVar(&f.resync, "resync", 5*time.Minute, "full pass at least this often")
 	fl.DurationVar(&f.grace, "engine-grace", 2*time.Minute, "how long the engine may stay Connecting before the verdict is failed")
 	fl.DurationVar(&f.debounce, "debounce", watch.DefaultDebounce, "quiet time after a change to the desired file before acting")
+	fl.DurationVar(&f.startTimeout, "vm-start-timeout", 10*time.Minute, "how long a VM start may take before it is StartFailed")
 	fl.StringVar(&f.logFormat, "log-format", "text", "text or json")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	return cmd
@@ -90,12 +93,14 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", h.Desired, err)
 	}
+	vms := vmDrivers(h, f, log)
+	defer closeDrivers(vms, log)
 	loop, err := reconciler.New(reconciler.Config{
 		Desired: h.Desired,
 		Applied: h.Applied(),
 		Status:  dir,
 		Schema:  schema.Default(),
-		VMs:     vmDrivers(h, log),
+		VMs:     vms,
 		Engine:  docker.New(),
 		Resync:  f.resync,
 		Grace:   f.grace,
@@ -137,11 +142,22 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 }
 
 // vmDrivers are the VM drivers this build has, by vm.driver value.
-func vmDrivers(h home.Home, log *slog.Logger) map[string]reconciler.VM {
-	_ = h
-	_ = log
+func vmDrivers(h home.Home, f daemonFlags, log *slog.Logger) map[string]reconciler.VM {
 	return map[string]reconciler.VM{
 		"host": &host.Driver{Home: h.Dir},
+		"lima": lima.New(lima.Config{Home: h.Lima(), Socket: h.Socket(), Base: h.Dir, StartTimeout: f.startTimeout, Logger: log}),
+	}
+}
+
+// closeDrivers ends what drivers still run in the background (a limactl
+// start under way), so the daemon exits only after they stopped.
+func closeDrivers(vms map[string]reconciler.VM, log *slog.Logger) {
+	for name, vm := range vms {
+		if c, ok := vm.(interface{ Close() error }); ok {
+			if err := c.Close(); err != nil {
+				log.Warn("close VM driver", "driver", name, "err", err)
+			}
+		}
 	}
 }
 

@@ -58,6 +58,9 @@ const (
 // instead of polling. It MUST return promptly when ctx ends.
 type VM interface {
 	Reconcile(ctx context.Context, d *schema.Desired) VMResult
+	// Changes delivers wake-ups when the VM changes on its own, e.g. a
+	// start running in the background has ended. It may return nil.
+	Changes() <-chan struct{}
 }
 
 // VMResult is what a VM driver observed after acting.
@@ -65,7 +68,9 @@ type VMResult struct {
 	Status  statusdir.VMStatus
 	Reason  string // one of the VM* reasons
 	Message string // why, quoting the driver's own errors
-	// Socket is the engine socket on the host, set while the VM runs.
+	// Socket is the engine socket on the host, set while the VM runs (also
+	// when the reason is a failure that left the running VM untouched, such
+	// as a refused change: the engine stays connected).
 	Socket string
 	// Requeue asks for another pass after this long (0: none needed).
 	Requeue time.Duration

@@ -126,6 +126,11 @@ func (l *Loop) Wake() {
 // not stop the VM: the engine keeps running without the daemon.
 func (l *Loop) Run(ctx context.Context) error {
 	engineChanges := l.cfg.Engine.Changes()
+	for _, vm := range l.cfg.VMs {
+		if ch := vm.Changes(); ch != nil {
+			go forwardWakes(ctx, ch, l.Wake)
+		}
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -141,6 +146,18 @@ func (l *Loop) Run(ctx context.Context) error {
 			return l.shutdown()
 		}
 		timer.Reset(next)
+	}
+}
+
+// forwardWakes turns a driver's wake-ups into loop wake-ups until ctx ends.
+func forwardWakes(ctx context.Context, ch <-chan struct{}, wake func()) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			wake()
+		}
 	}
 }
 
@@ -169,8 +186,11 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 		vm = vmDriver.Reconcile(ctx, d)
 	}
 
+	// A driver sets Socket only while the VM runs: also when it refused a
+	// change and left the running VM as it was, which must not disconnect
+	// the engine.
 	socket := ""
-	if d.Running && vm.Reason == VMRunning {
+	if d.Running {
 		socket = vm.Socket
 	}
 	eng := l.cfg.Engine.Reconcile(ctx, d, socket)

@@ -8,11 +8,13 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/rddproject/rdd/cli"
+	"github.com/rddproject/rdd/testscripts/limactl/double"
 )
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"rdd": func() { os.Exit(cli.Main()) },
+		"rdd":     func() { os.Exit(cli.Main()) },
+		"limactl": func() { os.Exit(double.Main(os.Args[1:])) },
 	})
 }
 

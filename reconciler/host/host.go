@@ -29,6 +29,9 @@ type Driver struct {
 
 var _ reconciler.VM = (*Driver)(nil)
 
+// Changes returns nil: the host driver has nothing running on its own.
+func (h *Driver) Changes() <-chan struct{} { return nil }
+
 // Reconcile reports the host as Running when the desired state wants it
 // running, with the socket the engine should use; it has nothing to start
 // or stop.

@@ -1,4 +1,4 @@
-package main
+package double
 
 import (
 	"encoding/json"
@@ -537,6 +537,9 @@ func (h *home) list(rest []string) error {
 	}
 	if format == "" {
 		format = "table"
+	}
+	if msg := h.knob("LIMACTL_DOUBLE_FAIL_LIST", "fail-list"); msg != "" {
+		return errors.New(msg)
 	}
 	entries, err := os.ReadDir(h.dir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {

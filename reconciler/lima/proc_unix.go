@@ -1,0 +1,19 @@
+//go:build unix
+
+package lima
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// ownProcessGroup puts limactl in a process group of its own, so that a
+// Ctrl-C meant for the daemon does not reach it, and so that cancelling it
+// also ends what it runs (qemu-img while creating). Lima's host agent puts
+// itself in its own group and outlives it, as it should.
+func ownProcessGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	}
+}
