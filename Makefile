@@ -14,7 +14,8 @@ help: ## show this help
 build: ## build bin/rdd
 	$(GO) build -ldflags "-X github.com/rddproject/rdd/cli.Version=$(VERSION)" -o $(BIN) ./cmd/rdd
 
-run: build ## run the daemon in the foreground with the default home (~/.rd)
+run: build ## run the daemon in the foreground with the default home (~/.rd), writing a default desired.yaml first if there is none
+	@./$(BIN) init 2>/dev/null || true
 	./$(BIN) daemon
 
 test: ## run every test (unit, examples, testscripts; engine tests need a dockerd)
