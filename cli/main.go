@@ -143,6 +143,7 @@ state described by ~/.rd/desired.yaml, and writes what it observes under
 		a.daemonCommand(),
 		a.statusCommand(),
 		a.waitCommand(),
+		a.setCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

@@ -132,13 +132,18 @@ func (a *app) wait(ctx context.Context, h home.Home, spec waitSpec) error {
 			result = withCode(ExitNoDaemon, errors.New("the rdd daemon stopped while waiting"), "start it with `rdd daemon`")
 			return true, nil
 		}
-		if now := fileDigest(h.Desired); now != want {
-			fmt.Fprintf(a.stderr, "rdd: %s changed while waiting (another writer); now waiting for its new content (%s)\n",
-				h.Desired, shortDigest(now))
-			want = now
-		}
 		p.show(s.App)
 		done, err := decideWait(s, want, spec)
+		if !done {
+			// No verdict yet for the awaited content. If the file holds
+			// other content now, the daemon may never judge the awaited one
+			// (it reads only the last of quick edits): follow the file.
+			if now := fileDigest(h.Desired); now != want {
+				a.superseded(h, want, now)
+				want = now
+				done, err = decideWait(s, want, spec)
+			}
+		}
 		result = err
 		return done, nil
 	})
@@ -170,6 +175,18 @@ func watchDaemon(ctx context.Context, h home.Home, cancel context.CancelCauseFun
 			}
 		}
 	}
+}
+
+// superseded says that another writer changed the desired file during a
+// wait, and what the wait follows now.
+func (a *app) superseded(h home.Home, was, now string) {
+	if now == "" {
+		fmt.Fprintf(a.stderr, "rdd: %s was removed or made unreadable while waiting (another writer): the content awaited (%s) was superseded; waiting for the daemon's verdict on the missing file\n",
+			h.Desired, shortDigest(was))
+		return
+	}
+	fmt.Fprintf(a.stderr, "rdd: %s was changed by another writer while waiting: the content awaited (%s) was superseded by %s; waiting for the verdict on the newer content\n",
+		h.Desired, shortDigest(was), shortDigest(now))
 }
 
 // decideWait reads one snapshot: done with nil (success) or an error with
@@ -233,7 +250,7 @@ func (p *progress) show(app *statusdir.App) {
 		p.seen = map[string]string{}
 	}
 	for _, c := range app.Conditions {
-		line := fmt.Sprintf("%s=%s %s", c.Status, c.Reason, firstLine(c.Message))
+		line := strings.TrimSpace(fmt.Sprintf("%s=%s %s", c.Status, c.Reason, firstLine(c.Message)))
 		if p.seen[c.Type] != line {
 			p.seen[c.Type] = line
 			fmt.Fprintf(p.out, "rdd: %s %s\n", c.Type, line)

@@ -11,6 +11,8 @@ import (
 // Error is one problem in a desired file, at a position a person can jump
 // to. Its text is `FILE:LINE:COL: field.path: what is wrong (what is allowed)`;
 // Path is empty for problems that belong to no field (syntax, encoding).
+// An Error about a key path rather than a file (from Kind or ParseValue)
+// has no File and no position, and reads `field.path: what is wrong`.
 type Error struct {
 	File   string `json:"file" yaml:"file"`
 	Line   int    `json:"line" yaml:"line"`
@@ -20,6 +22,14 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.File == "" && e.Line == 0 {
+		// A problem with a key path given on a command line (Kind,
+		// ParseValue): there is no place in a file to point at.
+		if e.Path == "" {
+			return e.Msg
+		}
+		return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+	}
 	if e.Path == "" {
 		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Column, e.Msg)
 	}
