@@ -144,6 +144,9 @@ state described by ~/.rd/desired.yaml, and writes what it observes under
 		a.statusCommand(),
 		a.waitCommand(),
 		a.setCommand(),
+		a.psCommand(),
+		a.imagesCommand(),
+		a.volumesCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

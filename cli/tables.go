@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/rddproject/rdd/home"
+	"github.com/rddproject/rdd/pidlock"
+	"github.com/rddproject/rdd/reconciler/docker"
+	"github.com/rddproject/rdd/statusdir"
+)
+
+// tableCommand builds `rdd ps`, `rdd images` and `rdd volumes`: tables read
+// from the object files of status/, never from the engine, so they work
+// the same for scripts and show exactly what the daemon mirrors.
+func tableCommand[T any](a *app, use, short, sub string, header string, row func(T) string, less func(a, b T) int) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   use + " [-o yaml|json]",
+		Short: short,
+		Long: short + `, as the daemon mirrors them in status/` + sub + `/. Exit 5 when no
+daemon is running (the table is then the last one written, not current).`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			switch output {
+			case "", "yaml", "json":
+			default:
+				return withCode(ExitUsage, fmt.Errorf("unknown output format %q", output), "use -o yaml or -o json, or no -o for a table")
+			}
+			h, err := a.home()
+			if err != nil {
+				return err
+			}
+			items, err := readObjects[T](h, sub)
+			if err != nil {
+				return err
+			}
+			slices.SortFunc(items, less)
+			switch output {
+			case "json":
+				b, err := json.MarshalIndent(items, "", "  ")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(a.stdout, string(b))
+			case "yaml":
+				b, err := statusdir.Marshal(items)
+				if err != nil {
+					return err
+				}
+				a.stdout.Write(b)
+			default:
+				w := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
+				fmt.Fprintln(w, header)
+				for _, it := range items {
+					fmt.Fprintln(w, row(it))
+				}
+				w.Flush()
+			}
+			if running, _, err := pidlock.Held(h.Lock()); err != nil {
+				return err
+			} else if !running {
+				return notRunning(h)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "yaml or json (default: a table)")
+	return cmd
+}
+
+func readObjects[T any](h home.Home, sub string) ([]T, error) {
+	objs, err := statusdir.ReadObjects(h.Status(), sub)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	items := make([]T, 0, len(objs))
+	for _, o := range objs {
+		var it T
+		if err := yaml.Unmarshal(o.Data, &it); err != nil {
+			return nil, fmt.Errorf("read status file %s/%s: %w", sub, o.File, err)
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+func (a *app) psCommand() *cobra.Command {
+	return tableCommand(a, "ps", "List containers", statusdir.ContainersDir,
+		"NAME\tIMAGE\tSTATE\tEXIT\tPORTS\tCREATED",
+		func(c docker.ContainerFile) string {
+			return strings.Join([]string{c.Name, c.Image, c.State, fmt.Sprint(c.ExitCode), formatPorts(c.Ports), ago(c.Created)}, "\t")
+		},
+		func(x, y docker.ContainerFile) int { return strings.Compare(x.Name, y.Name) })
+}
+
+func (a *app) imagesCommand() *cobra.Command {
+	return tableCommand(a, "images", "List images", statusdir.ImagesDir,
+		"TAG\tID\tSIZE\tCREATED",
+		func(i docker.ImageFile) string {
+			return strings.Join([]string{orNone(i.Tag), shortID(i.ID), humanSize(i.Size), ago(i.Created)}, "\t")
+		},
+		func(x, y docker.ImageFile) int { return strings.Compare(x.Tag+"\x00"+x.ID, y.Tag+"\x00"+y.ID) })
+}
+
+func (a *app) volumesCommand() *cobra.Command {
+	return tableCommand(a, "volumes", "List volumes", statusdir.VolumesDir,
+		"NAME\tDRIVER\tMOUNTPOINT",
+		func(v docker.VolumeFile) string { return strings.Join([]string{v.Name, v.Driver, v.Mountpoint}, "\t") },
+		func(x, y docker.VolumeFile) int { return strings.Compare(x.Name, y.Name) })
+}
+
+// formatPorts renders ports as docker ps does: 127.0.0.1:8080->80/tcp,
+// or 80/tcp when unpublished.
+func formatPorts(ports []docker.Port) string {
+	var parts []string
+	for _, p := range ports {
+		if len(p.Bindings) == 0 {
+			parts = append(parts, p.Name)
+			continue
+		}
+		for _, b := range p.Bindings {
+			ip := b.HostIP
+			if ip == "" {
+				ip = "0.0.0.0"
+			}
+			parts = append(parts, fmt.Sprintf("%s:%s->%s", ip, b.HostPort, p.Name))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ",")
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+func humanSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.3g%cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}
