@@ -95,13 +95,15 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 	}
 	vms := vmDrivers(h, f, log)
 	defer closeDrivers(vms, log)
+	eng := docker.New(docker.WithLogger(log), docker.WithFullSync(f.resync))
+	defer eng.Close()
 	loop, err := reconciler.New(reconciler.Config{
 		Desired: h.Desired,
 		Applied: h.Applied(),
 		Status:  dir,
 		Schema:  schema.Default(),
 		VMs:     vms,
-		Engine:  docker.New(),
+		Engine:  eng,
 		Resync:  f.resync,
 		Grace:   f.grace,
 		Logger:  log,
