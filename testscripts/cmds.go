@@ -139,8 +139,9 @@ func waitFor(path string, timeout time.Duration, done func() bool) error {
 			if ev.Has(fsnotify.Create) {
 				_ = w.Add(ev.Name) // a parent directory appeared
 			}
-		case err := <-w.Errors:
-			return err
+		case <-w.Errors:
+			// Lost events (or inotify failing to drop the watch of a
+			// removed directory): check again, and keep watching.
 		case <-deadline:
 			return errors.New("timed out after " + timeout.String())
 		}
