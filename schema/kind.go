@@ -74,7 +74,7 @@ func (s *Schema) ParseValue(path []string, text string) (any, error) {
 	switch kind {
 	case KindRecord:
 		return nil, pathError(path, "is a mapping, not one value; set one of its fields (%s), such as %s.%s=...",
-			strings.Join(fieldNames(sch), ", "), name, fieldNames(sch)[0])
+			strings.Join(fieldNames(recordFields(sch)), ", "), name, fieldNames(recordFields(sch))[0])
 	case KindMap:
 		return nil, pathError(path, "is a mapping of names; set a field of one entry, such as %s.NAME.state=...", name)
 	case KindList:
@@ -117,10 +117,10 @@ func (s *Schema) lookup(path []string) (cue.Value, Kind, error) {
 		if sch.IncompleteKind()&cue.StructKind == 0 {
 			return sch, 0, pathError(path[:i], "is %s, not a mapping; it has no key %s", describeAllowed(sch), quote(seg))
 		}
-		fields := fieldNames(sch)
+		fields := recordFields(sch)
 		child := w.child(sch, fields, seg)
 		if child.Err() != nil || child.IncompleteKind() == cue.BottomKind {
-			w.notAllowed(&yaml.Node{}, path[:i], seg, fields, sch)
+			w.notAllowed(&yaml.Node{}, path[:i], seg, fieldNames(fields), sch)
 			e := w.errs[0]
 			e.Line, e.Column = 0, 0
 			return sch, 0, e
@@ -130,7 +130,7 @@ func (s *Schema) lookup(path []string) (cue.Value, Kind, error) {
 	k := sch.IncompleteKind()
 	switch {
 	case k&cue.StructKind != 0:
-		if len(fieldNames(sch)) > 0 {
+		if len(recordFields(sch)) > 0 {
 			return sch, KindRecord, nil
 		}
 		return sch, KindMap, nil

@@ -73,18 +73,14 @@ func (w *walker) node(n *yaml.Node, segs []string, sch cue.Value) any {
 }
 
 // child returns the schema of field name of the record or map sch. A
-// record's own field is looked up directly; a map's entry is found by
+// record's own field comes from its field list; a map's entry is found by
 // asking CUE what may stand at that key, which applies the key pattern and
 // yields bottom for a key the pattern refuses.
-func (w *walker) child(sch cue.Value, fields []string, name string) cue.Value {
+func (w *walker) child(sch cue.Value, fields []field, name string) cue.Value {
 	if len(fields) > 0 {
-		it, err := sch.Fields(cue.Optional(true))
-		if err != nil {
-			return w.s.bottom
-		}
-		for it.Next() {
-			if it.Selector().IsString() && it.Selector().Unquoted() == name {
-				return it.Value()
+		for _, f := range fields {
+			if f.name == name {
+				return f.value
 			}
 		}
 		return w.s.bottom
@@ -94,7 +90,7 @@ func (w *walker) child(sch cue.Value, fields []string, name string) cue.Value {
 }
 
 func (w *walker) mapping(n *yaml.Node, segs []string, sch cue.Value) any {
-	fields := fieldNames(sch)
+	fields := recordFields(sch)
 	out := map[string]any{}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -116,7 +112,7 @@ func (w *walker) mapping(n *yaml.Node, segs []string, sch cue.Value) any {
 		seen[name] = k.Line
 		child := w.child(sch, fields, name)
 		if child.Err() != nil || child.IncompleteKind() == cue.BottomKind {
-			w.notAllowed(k, segs, name, fields, sch)
+			w.notAllowed(k, segs, name, fieldNames(fields), sch)
 			continue
 		}
 		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
@@ -136,27 +132,22 @@ func (w *walker) mapping(n *yaml.Node, segs []string, sch cue.Value) any {
 			out[name] = val
 		}
 	}
-	w.required(n, segs, sch, seen)
+	w.required(n, segs, fields, seen)
 	return out
 }
 
 // required reports fields a record must have that the file left out: those
 // neither optional nor defaulted (an image override's location). A key that
 // is present but wrong has been reported already.
-func (w *walker) required(n *yaml.Node, segs []string, sch cue.Value, present map[string]int) {
-	it, err := sch.Fields(cue.Optional(true))
-	if err != nil {
-		return
-	}
-	for it.Next() {
-		name := it.Selector().Unquoted()
-		if _, ok := present[name]; ok || it.IsOptional() || it.Value().IncompleteKind()&cue.StructKind != 0 {
+func (w *walker) required(n *yaml.Node, segs []string, fields []field, present map[string]int) {
+	for _, f := range fields {
+		if _, ok := present[f.name]; ok || f.optional || f.value.IncompleteKind()&cue.StructKind != 0 {
 			continue
 		}
-		if _, hasDefault := it.Value().Default(); hasDefault || it.Value().IsConcrete() {
+		if _, hasDefault := f.value.Default(); hasDefault || f.value.IsConcrete() {
 			continue
 		}
-		w.fail(n, segs, "missing field %s (expected %s)", quote(name), describeAllowed(it.Value()))
+		w.fail(n, segs, "missing field %s (expected %s)", quote(f.name), describeAllowed(f.value))
 	}
 }
 
@@ -275,18 +266,34 @@ func kindAllows(k cue.Kind, val any) bool {
 	return false
 }
 
-// fieldNames lists the regular and optional fields a record allows, in
-// schema order. A map (pattern constraint only) has none.
-func fieldNames(sch cue.Value) []string {
-	var names []string
+// field is one field a record allows, with its schema.
+type field struct {
+	name     string
+	value    cue.Value
+	optional bool
+}
+
+// recordFields lists the regular and optional fields a record allows, in
+// schema order, read once per mapping. A map (pattern constraint only) has
+// none.
+func recordFields(sch cue.Value) []field {
+	var fields []field
 	it, err := sch.Fields(cue.Optional(true))
 	if err != nil {
 		return nil
 	}
 	for it.Next() {
 		if sel := it.Selector(); sel.IsString() {
-			names = append(names, sel.Unquoted())
+			fields = append(fields, field{name: sel.Unquoted(), value: it.Value(), optional: it.IsOptional()})
 		}
+	}
+	return fields
+}
+
+func fieldNames(fields []field) []string {
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
 	}
 	return names
 }
