@@ -39,8 +39,8 @@ fuzz: ## run each fuzz target for FUZZTIME (default 20s)
 bench: ## run the benchmarks (figures are ratios against baselines run alongside)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
-e2e: ## boot a real Lima VM and drive it through rdd (needs e2e/setup.sh's tools)
-	bash e2e/run.sh
+e2e: ## as root: build Lima and a VM image (cached), then boot a real VM and drive it through rdd
+	eval "$$(bash e2e/setup.sh)" && bash e2e/run.sh
 
 clean: ## remove build output
 	rm -rf bin

@@ -165,7 +165,9 @@ func forwardWakes(ctx context.Context, ch <-chan struct{}, wake func()) {
 // returns when the next pass is due if nothing wakes the loop sooner.
 func (l *Loop) pass(ctx context.Context) time.Duration {
 	now := l.cfg.Now()
+	t0 := time.Now()
 	invalid, retry := l.readDesired()
+	tRead := time.Since(t0)
 	if retry {
 		// A writer is busy with the file; its writes wake the loop again.
 		// Until then the status of the last pass stands.
@@ -185,6 +187,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	} else {
 		vm = vmDriver.Reconcile(ctx, d)
 	}
+	tVM := time.Since(t0)
 
 	// A driver sets Socket only while the VM runs: also when it refused a
 	// change and left the running VM as it was, which must not disconnect
@@ -194,6 +197,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 		socket = vm.Socket
 	}
 	eng := l.cfg.Engine.Reconcile(ctx, d, socket)
+	tEngine := time.Since(t0)
 	if socket == "" && eng.Reason == "" {
 		eng.Reason = EngineStopped
 	}
@@ -213,7 +217,9 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	}
 
 	v := Decide(Observation{Invalid: invalid, Desired: d, VM: vm, Engine: eng, Connecting: connecting, Grace: l.cfg.Grace})
-	if err := l.write(now, invalid, vm, eng, v); err != nil {
+	err := l.write(now, invalid, vm, eng, v)
+	l.log.Debug("pass", "generation", l.generation, "read", tRead, "vm", tVM-tRead, "engine", tEngine-tVM, "write", time.Since(t0)-tEngine)
+	if err != nil {
 		l.log.Error("write status", "err", err)
 		l.failures++
 		return backoff(l.failures)
