@@ -24,6 +24,17 @@
 // all, not even touch the modification time, so a no-op resync wakes no
 // watcher. A reader therefore never sees a torn or empty file.
 //
+// To tell that a file is unchanged without reading it, [Dir] remembers the
+// SHA-256 of what it last wrote or verified in each file, with the file's
+// identity from Lstat: device, inode, mode, size, modification time and
+// change time. While that identity holds, so do the bytes, since even a file
+// rewritten in place with its modification time put back gets a new change
+// time. A file changed within the last two seconds (timestamps are coarse),
+// or one Dir knows nothing of, is compared byte by byte. Directory listings
+// are remembered the same way, keyed by the directory's identity. Nothing is
+// remembered across a restart. A no-op pass over unchanged files thus costs
+// one Lstat per file.
+//
 // The writer never follows a symbolic link planted inside status/: a link,
 // or any other entry of the wrong type, found where a file or a directory
 // belongs is replaced by a real one. The root directory itself must not be a

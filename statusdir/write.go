@@ -2,6 +2,7 @@ package statusdir
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -16,13 +17,23 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Dir is the daemon's writer of a status directory. Its methods are safe for
 // concurrent use; they are serialised.
 type Dir struct {
 	root string
+
 	mu   sync.Mutex
+	dirs map[string]*dirState // what was last written or verified, by directory; see cache.go
+
+	// Hooks for tests and benchmarks.
+	noCache      bool                   // remember nothing: compare bytes and list every directory, every time
+	now          func() time.Time       // the clock for racyWindow; nil means time.Now
+	beforeRename func(rel string) error // called with a synced temporary file in place; an error fails the write
+	reads        int                    // files read back to compare bytes
+	listings     int                    // directories listed
 }
 
 // Open prepares root as a status directory: it creates root (mode 0700, and
@@ -58,7 +69,8 @@ func (d *Dir) Root() string { return d.root }
 // directory is written, synced, closed and renamed over rel, and the
 // directory is synced. When rel already holds exactly these bytes (in a
 // regular file of mode 0600), nothing is written, not even the modification
-// time, and changed is false.
+// time, and changed is false. Dir remembers what it last wrote or verified,
+// so an unchanged file usually costs one Lstat, not a read.
 //
 // WriteFile never writes through a symbolic link below the root: a link, or
 // any entry that is not a regular file, at rel is replaced, and a link or
@@ -105,7 +117,9 @@ func (d *Dir) Remove(rel string) (removed bool, err error) {
 // as it is, and none is created. Every other entry of sub is removed, except
 // in-flight temporary files. Only files whose bytes change are written; new
 // files are written before stale ones are removed, so that a renamed object
-// is never missing. changes counts the files written or removed.
+// is never missing. changes counts the files written or removed. As with
+// WriteFile, an unchanged file usually costs one Lstat; and while sub itself
+// is unchanged, its listing is not read again.
 //
 // An error with one file does not stop the others; the errors are joined.
 func (d *Dir) SyncDir(sub string, objs map[string][]byte) (changes int, err error) {
@@ -133,22 +147,15 @@ func (d *Dir) SyncDir(sub string, objs map[string][]byte) (changes int, err erro
 		return 0, err
 	}
 	defer r.Close()
-	subOS := filepath.FromSlash(sub)
-	if err := d.ensureDirs(r, sub); err != nil {
+	sr, seen, dirInfo, err := d.openDir(r, sub)
+	if err != nil {
 		return 0, err
 	}
-	f, err := r.Open(subOS)
+	defer sr.Close()
+	ds := d.state(sub)
+	have, fresh, err := d.entries(sr, sub, ds, dirInfo)
 	if err != nil {
-		return 0, fmt.Errorf("read status directory %q: %w", d.path(sub), err)
-	}
-	ents, err := f.ReadDir(-1)
-	f.Close()
-	if err != nil {
-		return 0, fmt.Errorf("read status directory %q: %w", d.path(sub), err)
-	}
-	have := make(map[string]fs.DirEntry, len(ents))
-	for _, e := range ents {
-		have[e.Name()] = e
+		return 0, err
 	}
 
 	var (
@@ -162,26 +169,45 @@ func (d *Dir) SyncDir(sub string, objs map[string][]byte) (changes int, err erro
 			continue
 		}
 		// Unknown content: keep a regular file, but not a link or anything
-		// else that the writer did not put there.
-		if e, ok := have[file]; ok && !e.Type().IsRegular() {
-			rel := sub + "/" + file
-			if err := r.RemoveAll(filepath.FromSlash(rel)); err != nil {
-				errs = append(errs, fmt.Errorf("remove status file %q: %w", d.path(rel), err))
-				continue
-			}
-			changes++
-			removed = true
-		}
-	}
-	written, werrs := d.replaceAll(r, sub, writes, want)
-	changes += written
-	errs = append(errs, werrs...)
-	for _, name := range slices.Sorted(maps.Keys(have)) {
-		if _, ok := want[name]; ok || strings.HasPrefix(name, TempPrefix) {
+		// else that the writer did not put there. A remembered listing
+		// holds only regular files: the pass that read it removed the rest,
+		// or it would not have been kept.
+		if _, ok := have[file]; !ok || !fresh {
 			continue
 		}
+		rel := sub + "/" + file
+		fi, err := sr.Lstat(file)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			errs = append(errs, fmt.Errorf("sync status file %q: %w", d.path(rel), err))
+			continue
+		case fi.Mode().IsRegular():
+			continue
+		}
+		delete(ds.files, file)
+		if err := sr.RemoveAll(file); err != nil {
+			errs = append(errs, fmt.Errorf("remove status file %q: %w", d.path(rel), err))
+			continue
+		}
+		changes++
+		removed = true
+	}
+	written, werrs := d.replaceAll(sr, sub, writes, want)
+	changes += written
+	errs = append(errs, werrs...)
+	var gone []string
+	for name := range have {
+		if _, ok := want[name]; !ok && !strings.HasPrefix(name, TempPrefix) {
+			gone = append(gone, name)
+		}
+	}
+	slices.Sort(gone)
+	for _, name := range gone {
+		delete(ds.files, name)
 		rel := sub + "/" + name
-		if err := r.RemoveAll(filepath.FromSlash(rel)); err != nil {
+		if err := sr.RemoveAll(name); err != nil {
 			errs = append(errs, fmt.Errorf("remove status file %q: %w", d.path(rel), err))
 			continue
 		}
@@ -189,26 +215,72 @@ func (d *Dir) SyncDir(sub string, objs map[string][]byte) (changes int, err erro
 		removed = true
 	}
 	if removed || written > 0 {
-		if err := syncDir(r, subOS); err != nil {
+		if err := syncDir(sr, "."); err != nil {
 			errs = append(errs, fmt.Errorf("sync status directory %q: %w", d.path(sub), err))
 		}
 	}
+
+	// Remember only the files that sub is meant to hold, and the listing
+	// only if it still describes the directory: nothing changed, nothing
+	// failed, and the directory had settled when it was read.
+	for name := range ds.files {
+		if _, ok := want[name]; !ok {
+			delete(ds.files, name)
+		}
+	}
+	switch {
+	case changes > 0 || len(errs) > 0 || d.noCache:
+		ds.listing = nil
+	case fresh:
+		if id, ok := identify(dirInfo); ok && settled(id, seen) {
+			ds.listing = &listing{id: id, names: have}
+		}
+	}
 	return changes, errors.Join(errs...)
+}
+
+// entries returns the names in sub, open as sr, whose FileInfo taken just
+// now is dirInfo: the remembered ones while the directory's identity is
+// unchanged (fresh is false), or else the ones read from it now.
+func (d *Dir) entries(sr *os.Root, sub string, ds *dirState, dirInfo fs.FileInfo) (have map[string]struct{}, fresh bool, err error) {
+	if l := ds.listing; l != nil && !d.noCache {
+		if id, ok := identify(dirInfo); ok && id == l.id {
+			return l.names, false, nil
+		}
+	}
+	ds.listing = nil
+	d.listings++
+	// Readdirnames, not ReadDir: a directory opened in a Root Lstats every
+	// entry in ReadDir.
+	f, err := sr.Open(".")
+	if err != nil {
+		return nil, false, fmt.Errorf("read status directory %q: %w", d.path(sub), err)
+	}
+	names, err := f.Readdirnames(-1)
+	f.Close()
+	if err != nil {
+		return nil, false, fmt.Errorf("read status directory %q: %w", d.path(sub), err)
+	}
+	have = make(map[string]struct{}, len(names))
+	for _, name := range names {
+		have[name] = struct{}{}
+	}
+	return have, true, nil
 }
 
 // syncWorkers bounds the files SyncDir writes at once. Concurrent writes
 // let the file system batch their syncs into fewer journal commits.
 const syncWorkers = 16
 
-// replaceAll writes the given files of sub (a real directory) with their
-// content in want, unless unchanged. Comparisons run in turn; the writes
-// run in parallel. It returns how many files changed, and the errors.
-func (d *Dir) replaceAll(r *os.Root, sub string, files []string, want map[string][]byte) (int, []error) {
+// replaceAll writes the given files of sub, a real directory open as sr,
+// with their content in want, unless unchanged. Comparisons run in turn;
+// the writes run in parallel. It returns how many files changed, and the
+// errors.
+func (d *Dir) replaceAll(sr *os.Root, sub string, files []string, want map[string][]byte) (int, []error) {
 	var errs []error
 	var stale []string
 	for _, file := range files {
-		rel := sub + "/" + file
-		same, err := d.sameContent(r, filepath.FromSlash(rel), want[file])
+		same, err := d.unchanged(sr, sub, file, want[file])
 		switch {
 		case err != nil:
 			errs = append(errs, err)
@@ -225,7 +297,7 @@ func (d *Dir) replaceAll(r *os.Root, sub string, files []string, want map[string
 	for range min(syncWorkers, len(stale)) {
 		wg.Go(func() {
 			for file := range next {
-				err := d.writeNew(r, sub+"/"+file, want[file])
+				err := d.writeNew(sr, sub, file, want[file])
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, err)
@@ -399,66 +471,130 @@ func (d *Dir) ensureDirs(r *os.Root, dir string) error {
 	return nil
 }
 
+// openDir makes dir, a slash path below the root or ".", a real directory
+// and opens it as a Root of its own, so that each file in it is reached
+// with one system call. It also returns the directory's FileInfo, taken
+// through the open directory, and the time just before it was taken.
+func (d *Dir) openDir(r *os.Root, dir string) (*os.Root, time.Time, fs.FileInfo, error) {
+	if err := d.ensureDirs(r, dir); err != nil {
+		return nil, time.Time{}, nil, err
+	}
+	name := filepath.FromSlash(dir)
+	sr, err := r.OpenRoot(name)
+	if err != nil {
+		return nil, time.Time{}, nil, fmt.Errorf("open status directory %q: %w", d.path(dir), err)
+	}
+	seen := d.clock()
+	fi, err := sr.Stat(".")
+	if err == nil {
+		// OpenRoot follows a link swapped in since ensureDirs: make sure
+		// the directory opened is the real one at dir.
+		var lfi fs.FileInfo
+		if lfi, err = r.Lstat(name); err == nil && !os.SameFile(fi, lfi) {
+			err = errors.New("replaced while opening it")
+		}
+	}
+	if err != nil {
+		sr.Close()
+		return nil, time.Time{}, nil, fmt.Errorf("open status directory %q: %w", d.path(dir), err)
+	}
+	return sr, seen, fi, nil
+}
+
 func (d *Dir) writeFile(r *os.Root, rel string, data []byte) (bool, error) {
 	if _, err := splitRel(rel); err != nil {
 		return false, fmt.Errorf("write status file %q: %w", rel, err)
 	}
-	dir := path.Dir(rel)
-	if err := d.ensureDirs(r, dir); err != nil {
+	dir, base := path.Dir(rel), path.Base(rel)
+	pr, _, _, err := d.openDir(r, dir)
+	if err != nil {
 		return false, err
 	}
-	changed, err := d.replace(r, rel, data)
-	if err != nil || !changed {
-		return changed, err
+	defer pr.Close()
+	same, err := d.unchanged(pr, dir, base, data)
+	if err != nil || same {
+		return false, err
 	}
-	if err := syncDir(r, filepath.FromSlash(dir)); err != nil {
+	d.state(dir).listing = nil
+	if err := d.writeNew(pr, dir, base, data); err != nil {
+		return true, err
+	}
+	if err := syncDir(pr, "."); err != nil {
 		return true, fmt.Errorf("sync status directory %q: %w", d.path(dir), err)
 	}
 	return true, nil
 }
 
-// replace writes data to rel, whose parent is a real directory, unless rel
-// already holds it. The caller syncs the parent directory when changed.
-func (d *Dir) replace(r *os.Root, rel string, data []byte) (changed bool, err error) {
-	same, err := d.sameContent(r, filepath.FromSlash(rel), data)
-	if err != nil || same {
-		return false, err
-	}
-	return true, d.writeNew(r, rel, data)
-}
-
-// writeNew writes data to a temporary file next to rel, syncs it and renames
-// it over rel.
-func (d *Dir) writeNew(r *os.Root, rel string, data []byte) error {
-	dir, base := path.Split(rel)
-	tmp, f, err := createTemp(r, filepath.FromSlash(dir), base)
+// writeNew writes data to a temporary file next to base in pr, the real
+// directory dir, syncs it and renames it over base.
+func (d *Dir) writeNew(pr *os.Root, dir, base string, data []byte) error {
+	rel := path.Join(dir, base)
+	tmp, f, err := createTemp(pr, base)
 	if err != nil {
 		return fmt.Errorf("write status file %q: %w", d.path(rel), err)
 	}
 	err = writeSync(f, data)
+	if err == nil && d.beforeRename != nil {
+		err = d.beforeRename(rel)
+	}
 	if err == nil {
-		err = r.Rename(tmp, filepath.FromSlash(rel))
+		err = pr.Rename(tmp, base)
 	}
 	if err != nil {
-		r.Remove(tmp)
+		pr.Remove(tmp)
 		return fmt.Errorf("write status file %q: %w", d.path(rel), err)
 	}
 	return nil
 }
 
-// sameContent reports whether name is a regular file of mode 0600 holding
-// exactly data. A directory in the way is removed; any other non-regular
-// entry (a link, a FIFO) is left for the rename to replace, and never opened.
-func (d *Dir) sameContent(r *os.Root, name string, data []byte) (bool, error) {
-	fi, err := r.Lstat(name)
+// unchanged reports whether base in pr, the real directory dir, is a
+// regular file of mode 0600 holding exactly data. It trusts what d
+// remembers of the file while the file's identity is unchanged, and
+// otherwise compares bytes, remembering the result when the file has
+// settled. A directory in the way is removed; any other non-regular entry
+// (a link, a FIFO) is left for the rename to replace, and never opened.
+// When it returns false, d remembers nothing of the file, so that the
+// caller's write leaves nothing stale behind.
+func (d *Dir) unchanged(pr *os.Root, dir, base string, data []byte) (bool, error) {
+	ds := d.state(dir)
+	seen := d.clock()
+	fi, err := pr.Lstat(base)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		delete(ds.files, base)
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("write status file %q: %w", d.path(name), err)
+		delete(ds.files, base)
+		return false, fmt.Errorf("write status file %q: %w", d.path(path.Join(dir, base)), err)
+	}
+	id, idOK := identify(fi)
+	if c, ok := ds.files[base]; ok && idOK && c.id == id && !d.noCache {
+		if id.size == int64(len(data)) && sha256.Sum256(data) == c.sum {
+			return true, nil
+		}
+		delete(ds.files, base)
+		return false, nil
+	}
+	delete(ds.files, base)
+	same, err := d.sameContent(pr, path.Join(dir, base), base, fi, data)
+	if same && idOK && !d.noCache && settled(id, seen) {
+		// id was taken before the bytes were read: a change since then
+		// shows as another identity.
+		ds.files[base] = fileState{id: id, sum: sha256.Sum256(data)}
+	}
+	return same, err
+}
+
+// sameContent reports whether base in pr, which Lstat described as fi, is a
+// regular file of mode 0600 holding exactly data, by reading it. A
+// directory in the way is removed; any other non-regular entry is not
+// opened.
+func (d *Dir) sameContent(pr *os.Root, rel, base string, fi fs.FileInfo, data []byte) (bool, error) {
+	switch {
 	case fi.IsDir():
-		if err := r.RemoveAll(name); err != nil {
-			return false, fmt.Errorf("replace directory %q with a file: %w", d.path(name), err)
+		d.forget(rel)
+		if err := pr.RemoveAll(base); err != nil {
+			return false, fmt.Errorf("replace directory %q with a file: %w", d.path(rel), err)
 		}
 		return false, nil
 	case !fi.Mode().IsRegular() || fi.Size() != int64(len(data)):
@@ -466,7 +602,8 @@ func (d *Dir) sameContent(r *os.Root, name string, data []byte) (bool, error) {
 	case runtime.GOOS != "windows" && fi.Mode().Perm() != fileMode:
 		return false, nil
 	}
-	f, err := r.Open(name)
+	d.reads++
+	f, err := pr.Open(base)
 	if err != nil {
 		return false, nil // replaced or unreadable: the write replaces it
 	}
@@ -479,11 +616,12 @@ func (d *Dir) sameContent(r *os.Root, name string, data []byte) (bool, error) {
 	return n == len(data) && bytes.Equal(cur[:n], data), nil
 }
 
-// createTemp creates a new temporary file for base in dir, mode 0600.
-func createTemp(r *os.Root, dir, base string) (string, *os.File, error) {
+// createTemp creates a new temporary file for base next to it in pr, mode
+// 0600.
+func createTemp(pr *os.Root, base string) (string, *os.File, error) {
 	for range 100 {
-		name := filepath.Join(dir, TempPrefix+base+"-"+strconv.FormatUint(rand.Uint64(), 36))
-		f, err := r.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
+		name := TempPrefix + base + "-" + strconv.FormatUint(rand.Uint64(), 36)
+		f, err := pr.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
@@ -542,6 +680,7 @@ func (d *Dir) remove(r *os.Root, rel string, sync bool) (bool, error) {
 		}
 	}
 	name := filepath.FromSlash(rel)
+	d.forget(rel)
 	if _, err := r.Lstat(name); errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
