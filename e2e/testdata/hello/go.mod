@@ -1,0 +1,3 @@
+module rdd-e2e-hello
+
+go 1.22
