@@ -136,6 +136,7 @@ vm_main() {
 
 	t=$(now_ms)
 	rdd daemon --vm-start-timeout "$RDD_E2E_TIMEOUT" >"$work/daemon.log" 2>&1 &
+	wait_for "$RDD_HOME/status/app.yaml" 'summary:' # the daemon holds its lock
 	rdd wait --timeout "$RDD_E2E_TIMEOUT" || die "cold start did not become ready"
 	timing rdd-cold-start-to-ready "$t"
 	[[ -S $sock ]] || die "no engine socket at $sock"
