@@ -19,6 +19,7 @@
 #   RDD_E2E_CACHE, RDD_E2E_USER, RDD_LIMACTL, QEMU_SYSTEM_X86_64, RDD_E2E_IMAGE_DIR
 #   RDD_E2E_TIMEOUT  how long each wait may take (default 12m)
 #   RDD_E2E_KEEP=1   keep the temporary directory (logs, homes) after the run
+#   RDD_E2E_BASELINE=0  skip the limactl-alone baseline (CI: saves a boot)
 set -euo pipefail
 export LC_ALL=C
 
@@ -80,6 +81,7 @@ outer() {
 			PATH="$work/bin:$(dirname "$RDD_LIMACTL"):$(dirname "$(command -v docker)"):/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin" \
 			RDD_LIMACTL="$RDD_LIMACTL" QEMU_SYSTEM_X86_64="$QEMU_SYSTEM_X86_64" \
 			RDD_E2E_IMAGE_DIR="$RDD_E2E_IMAGE_DIR" RDD_E2E_TIMEOUT="$RDD_E2E_TIMEOUT" \
+			RDD_E2E_BASELINE="${RDD_E2E_BASELINE:-1}" \
 			bash "$work/run.sh" --vm "$work" || rc=$?
 	else
 		PATH="$work/bin:$PATH" bash "$work/run.sh" --vm "$work" || rc=$?
@@ -171,6 +173,10 @@ vm_main() {
 	# Baseline, same instance, same run: limactl alone.
 	kill -INT "$(cat "$RDD_HOME/run/daemon.lock")"
 	wait
+	if [[ ${RDD_E2E_BASELINE:-1} == 0 ]]; then
+		log "PASS (baseline skipped)"
+		return 0
+	fi
 	t=$(now_ms)
 	QEMU_SYSTEM_X86_64=$QEMU_SYSTEM_X86_64 limactl start --tty=false --timeout "$RDD_E2E_TIMEOUT" "$INSTANCE" >"$work/limactl-start.log" 2>&1
 	timing limactl-start-alone "$t"
