@@ -54,6 +54,8 @@ type Engine struct {
 	changes   chan struct{}
 	onEvent   func(events.Message) // test hook: sees every event first
 	connects  atomic.Int64         // connections made
+	policy    policy               // timing of declared objects
+	decl      *declared            // declared objects' history, across connections
 
 	mu   sync.Mutex // guards conn; never held across a blocking call (S1)
 	conn *conn
@@ -74,6 +76,7 @@ type conn struct {
 	apiVersion string // the negotiated API version
 	watcher    *watcher
 	mirror     *mirror
+	pulls      *pulls    // pulls of images declared present
 	since      time.Time // when it was made
 }
 
@@ -97,6 +100,8 @@ func New(opts ...Option) *Engine {
 		workers:   defaultWorkers,
 		now:       time.Now,
 		changes:   make(chan struct{}, 1),
+		policy:    defaultPolicy,
+		decl:      newDeclared(),
 	}
 	for _, o := range opts {
 		o(e)
@@ -147,6 +152,10 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	st := statusdir.EngineStatus{Name: d.ContainerEngine.Name, Socket: socket}
 	if socket == "" || d.ContainerEngine.Name != "moby" {
 		e.failures, e.flaps, e.retryAt, e.lastErr = 0, 0, time.Time{}, ""
+		// The engine is off or not moby: what its containers did was not
+		// drift, and bringing them back when it runs again is not a
+		// correction.
+		clear(e.decl.tracks)
 	}
 	switch {
 	case socket == "" && !d.Running:
@@ -160,7 +169,8 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	case d.ContainerEngine.Name == "containerd":
 		e.disconnect()
 		return reconciler.EngineResult{Status: st, Reason: reconciler.EngineNotApplicable,
-			Message: "containerEngine.name is containerd: rdd mirrors and manages moby only", Mirrors: cleared()}
+			Message: "containerEngine.name is containerd: rdd mirrors and manages moby only", Mirrors: cleared(),
+			Declared: unsupported(d)}
 	case d.ContainerEngine.Name != "moby":
 		e.disconnect()
 		return reconciler.EngineResult{Status: st, Reason: reconciler.EngineConnectFailed,
@@ -211,7 +221,13 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	}
 	st.Version, st.APIVersion = c.version, c.apiVersion
 
-	if err := e.refresh(ctx, c, now); err != nil {
+	// Observe, act on declared objects, and observe again what changed.
+	err := e.refresh(ctx, c, now)
+	var decl []objectStatus
+	if err == nil {
+		decl, err = e.enforce(ctx, c, d, now)
+	}
+	if err != nil {
 		e.drop(c)
 		if ctx.Err() != nil {
 			return e.connecting(st, err.Error(), 0)
@@ -228,12 +244,20 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	if p := c.mirror.problems(); len(p) > 0 {
 		msg += "; " + strings.Join(p, "; ")
 	}
+	files := c.mirror.files()
+	e.declaredFiles(files, c.mirror, decl)
+	out, next := outcome(decl)
+	requeue := c.mirror.requeue(now)
+	if !next.IsZero() {
+		requeue = min(requeue, max(next.Sub(now), time.Millisecond))
+	}
 	return reconciler.EngineResult{
-		Status:  st,
-		Reason:  reconciler.EngineConnected,
-		Message: msg,
-		Mirrors: c.mirror.files(),
-		Requeue: c.mirror.requeue(now),
+		Status:   st,
+		Reason:   reconciler.EngineConnected,
+		Message:  msg,
+		Mirrors:  files,
+		Declared: out,
+		Requeue:  requeue,
 	}
 }
 
@@ -286,7 +310,7 @@ func (e *Engine) connect(ctx context.Context, socket string) (*conn, error) {
 	}
 	since := fmt.Sprintf("%d.%09d", anchor.Unix(), anchor.Nanosecond())
 	e.connects.Add(1)
-	return &conn{
+	c := &conn{
 		socket:     socket,
 		cli:        cli,
 		version:    info.ServerVersion,
@@ -294,7 +318,12 @@ func (e *Engine) connect(ctx context.Context, socket string) (*conn, error) {
 		watcher:    startWatcher(cli, since, e.wake, e.onEvent),
 		mirror:     newMirror(),
 		since:      e.now(),
-	}, nil
+	}
+	// A pull that ended makes the images dirty before it wakes the loop,
+	// so that the next pass lists them again, whether or not dockerd's
+	// event arrived first.
+	c.pulls = newPulls(e.log, func() { c.watcher.dirty.add("", true, false); e.wake() }, e.now, e.policy)
+	return c, nil
 }
 
 // current returns the connection, if any.
@@ -338,6 +367,7 @@ func (e *Engine) disconnect() {
 // close stops the watcher and closes the client; it blocks until the
 // watcher's goroutine is gone, so callers hold no lock.
 func (c *conn) close() {
+	c.pulls.stop()
 	c.watcher.stop()
 	_ = c.cli.Close() // it only closes idle connections; nothing to report
 }

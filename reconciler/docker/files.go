@@ -37,6 +37,8 @@ type ContainerFile struct {
 	Started  time.Time         `yaml:"started,omitempty" json:"started,omitempty"`
 	Finished time.Time         `yaml:"finished,omitempty" json:"finished,omitempty"`
 	Problem  string            `yaml:"problem,omitempty" json:"problem,omitempty"` // set when something observed is not understood
+	// Declaration is set for a container that desired.yaml declares.
+	Declaration `yaml:",inline"`
 }
 
 // Port is one container port: exposed, configured for publishing, or
@@ -62,6 +64,8 @@ type ImageFile struct {
 	Size        int64             `yaml:"size" json:"size"`
 	Created     time.Time         `yaml:"created" json:"created"`
 	Labels      map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
+	// Declaration is set for a tag that desired.yaml declares.
+	Declaration `yaml:",inline"`
 }
 
 // VolumeFile is the content of status/volumes/<name>.yaml.
@@ -72,6 +76,8 @@ type VolumeFile struct {
 	Mountpoint string            `yaml:"mountpoint" json:"mountpoint"`
 	Labels     map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
 	Created    time.Time         `yaml:"created,omitempty" json:"created,omitempty"`
+	// Declaration is set for a volume that desired.yaml declares.
+	Declaration `yaml:",inline"`
 }
 
 // NamespaceFile is the content of status/namespaces/moby.yaml: dockerd has
@@ -183,8 +189,18 @@ func shortID(id string) string {
 // that a list and an inspect disagree (a rename in between), and the
 // problem, if any, that the file reports.
 func renderContainer(c container.InspectResponse) (name string, data []byte, problem string, err error) {
+	f, err := containerFile(c)
+	if err != nil {
+		return "", nil, "", err
+	}
+	data, err = statusdir.Marshal(f)
+	return f.Name, data, f.Problem, err
+}
+
+// containerFile is the content of a container's file, from its inspect.
+func containerFile(c container.InspectResponse) (ContainerFile, error) {
 	if c.ContainerJSONBase == nil {
-		return "", nil, "", fmt.Errorf("inspect container: empty response")
+		return ContainerFile{}, fmt.Errorf("inspect container: empty response")
 	}
 	f := ContainerFile{
 		ID:      c.ID,
@@ -210,8 +226,7 @@ func renderContainer(c container.InspectResponse) (name string, data []byte, pro
 		f.Problem = fmt.Sprintf("unexpected container state %q (known: created, running, paused, restarting, removing, exited, dead)", f.State)
 	}
 	f.Ports = ports(c)
-	data, err = statusdir.Marshal(f)
-	return f.Name, data, f.Problem, err
+	return f, nil
 }
 
 // ports merges the ports a container exposes, is configured to publish,
@@ -274,6 +289,10 @@ func compareNumeric(a, b string) int {
 
 // renderImage is the file of one name of an image: a tag, or its short ID.
 func renderImage(s image.Summary, name string) ([]byte, error) {
+	return statusdir.Marshal(imageFile(s, name))
+}
+
+func imageFile(s image.Summary, name string) ImageFile {
 	f := ImageFile{
 		ID:      s.ID,
 		Size:    s.Size,
@@ -290,18 +309,22 @@ func renderImage(s image.Summary, name string) ([]byte, error) {
 	}
 	slices.Sort(f.RepoDigests)
 	f.RepoDigests = slices.Compact(f.RepoDigests)
-	return statusdir.Marshal(f)
+	return f
 }
 
 func renderVolume(v *volume.Volume) ([]byte, error) {
-	return statusdir.Marshal(VolumeFile{
+	return statusdir.Marshal(volumeFile(v))
+}
+
+func volumeFile(v *volume.Volume) VolumeFile {
+	return VolumeFile{
 		Name:       v.Name,
 		Driver:     v.Driver,
 		Scope:      v.Scope,
 		Mountpoint: v.Mountpoint,
 		Labels:     nonEmpty(v.Labels),
 		Created:    parseTime(v.CreatedAt),
-	})
+	}
 }
 
 // parseTime reads a timestamp of the engine API. The zero time, which the

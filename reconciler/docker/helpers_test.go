@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"os"
 	"os/exec"
@@ -85,7 +86,9 @@ func uniq(prefix string) string {
 }
 
 // testProgram is the one process the test containers run: it waits for
-// SIGTERM and exits 0, or with "exit N" exits N at once.
+// SIGTERM and exits 0; with "exit N" it exits N at once; with "crash N" it
+// exits 1 on its first N runs in the same container (counted in a file of
+// the container's own file system), then waits for SIGTERM.
 const testProgram = `package main
 
 import (
@@ -99,6 +102,15 @@ func main() {
 	if len(os.Args) > 2 && os.Args[1] == "exit" {
 		n, _ := strconv.Atoi(os.Args[2])
 		os.Exit(n)
+	}
+	if len(os.Args) > 2 && os.Args[1] == "crash" {
+		n, _ := strconv.Atoi(os.Args[2])
+		b, _ := os.ReadFile("/runs")
+		runs, _ := strconv.Atoi(string(b))
+		os.WriteFile("/runs", []byte(strconv.Itoa(runs+1)), 0o644)
+		if runs < n {
+			os.Exit(1)
+		}
 	}
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
@@ -271,6 +283,8 @@ type harness struct {
 	socket  string
 	last    reconciler.EngineResult
 	passes  int
+	gen     int // bumped by set; lastGen is the one the last pass used
+	lastGen int
 	written int           // files written or removed by all passes
 	passed  chan struct{} // closed at the end of each pass
 	// Time spent in Reconcile and in SyncDir by each pass.
@@ -322,7 +336,7 @@ func (h *harness) run(ctx context.Context, done chan struct{}) {
 		case <-timer.C:
 		}
 		h.mu.Lock()
-		d, socket := h.desired, h.socket
+		d, socket, gen := h.desired, h.socket, h.gen
 		h.mu.Unlock()
 		t0 := time.Now()
 		res := h.e.Reconcile(ctx, &d, socket)
@@ -341,7 +355,7 @@ func (h *harness) run(ctx context.Context, done chan struct{}) {
 		h.mu.Lock()
 		h.reconcileTimes = append(h.reconcileTimes, t1.Sub(t0))
 		h.writeTimes = append(h.writeTimes, time.Since(t1))
-		h.last, h.written = res, h.written+n
+		h.last, h.written, h.lastGen = res, h.written+n, gen
 		h.passes++
 		close(h.passed)
 		h.passed = make(chan struct{})
@@ -370,6 +384,7 @@ func (h *harness) set(socket string, mod func(*schema.Desired)) {
 	if mod != nil {
 		mod(&h.desired)
 	}
+	h.gen++
 	h.mu.Unlock()
 	h.wake()
 }
@@ -755,6 +770,8 @@ type proxy struct {
 	fail       map[string]bool // container IDs whose inspect fails
 	inspects   map[string]int  // inspect calls by container ID
 	failed     map[string]int  // failed inspect calls by container ID
+	deletes    map[string]int  // DELETE requests by path (API version stripped)
+	loseDelete int             // this many DELETEs are carried out, but answered with a 500
 	hold       chan struct{}   // while non-nil, /events waits until it is closed
 	arrived    chan struct{}   // receives when an /events request arrives
 	streams    map[int]context.CancelFunc
@@ -762,8 +779,9 @@ type proxy struct {
 }
 
 var (
-	inspectPath = regexp.MustCompile(`^(?:/v[0-9.]+)?/containers/([^/]+)/json$`)
-	listPath    = regexp.MustCompile(`^(?:/v[0-9.]+)?/containers/json$`)
+	versionPrefix = regexp.MustCompile(`^/v[0-9.]+`)
+	inspectPath   = regexp.MustCompile(`^(?:/v[0-9.]+)?/containers/([^/]+)/json$`)
+	listPath      = regexp.MustCompile(`^(?:/v[0-9.]+)?/containers/json$`)
 )
 
 func startProxy(t testing.TB, target string) *proxy {
@@ -777,6 +795,7 @@ func startProxy(t testing.TB, target string) *proxy {
 		fail:     map[string]bool{},
 		inspects: map[string]int{},
 		failed:   map[string]int{},
+		deletes:  map[string]int{},
 		arrived:  make(chan struct{}, 16),
 		streams:  map[int]context.CancelFunc{},
 	}
@@ -806,6 +825,23 @@ func startProxy(t testing.TB, target string) *proxy {
 
 func (p *proxy) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			p.mu.Lock()
+			p.deletes[versionPrefix.ReplaceAllString(r.URL.Path, "")]++
+			lose := p.loseDelete > 0
+			if lose {
+				p.loseDelete--
+			}
+			p.mu.Unlock()
+			if lose {
+				// The engine deletes; its answer is lost on the way.
+				next.ServeHTTP(httptest.NewRecorder(), r)
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusInternalServerError)
+				io.WriteString(w, `{"message":"injected lost response"}`)
+				return
+			}
+		}
 		if listPath.MatchString(r.URL.Path) {
 			p.mu.Lock()
 			fail := p.failList
@@ -895,6 +931,21 @@ func (p *proxy) counts(id string) (inspects, failed int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.inspects[id], p.failed[id]
+}
+
+// deleteCount is the number of DELETE requests for path (such as
+// /volumes/NAME), and loseDeletes makes the next n deletes happen but
+// answer a 500, as a connection lost after the request would.
+func (p *proxy) deleteCount(path string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.deletes[path]
+}
+
+func (p *proxy) loseDeletes(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.loseDelete = n
 }
 
 // holdEvents makes new event streams wait until release.

@@ -66,7 +66,8 @@ type mirror struct {
 type inspected struct {
 	name    string // the name inspect saw
 	data    []byte
-	problem string // something in the file that is not understood (S9)
+	problem string        // something in the file that is not understood (S9)
+	file    ContainerFile // what data renders, for declared containers' files
 }
 
 type retry struct {
@@ -264,7 +265,7 @@ func (e *Engine) syncContainersOnce(ctx context.Context, c *conn, dirty map[stri
 		listed := containerName(m.containers[r.id])
 		switch {
 		case r.err == nil && r.name == listed:
-			m.inspected[r.id] = inspected{name: r.name, data: r.data, problem: r.problem}
+			m.inspected[r.id] = inspected{name: r.name, data: r.data, problem: r.problem, file: r.file}
 			delete(m.retries, r.id)
 		case r.err == nil:
 			// The list and the inspect disagree on the name: the content
@@ -296,6 +297,7 @@ const maxFiltered = 64
 type inspectResult struct {
 	id, name, problem string
 	data              []byte
+	file              ContainerFile
 	err               error
 }
 
@@ -326,8 +328,12 @@ func inspectOne(ctx context.Context, cli *client.Client, id string) inspectResul
 	if err != nil {
 		return inspectResult{id: id, err: err}
 	}
-	name, data, problem, err := renderContainer(res)
-	return inspectResult{id: id, name: name, data: data, problem: problem, err: err}
+	f, err := containerFile(res)
+	if err != nil {
+		return inspectResult{id: id, err: err}
+	}
+	data, err := statusdir.Marshal(f)
+	return inspectResult{id: id, name: f.Name, data: data, problem: f.Problem, file: f, err: err}
 }
 
 func (e *Engine) syncImages(ctx context.Context, c *conn, now time.Time) error {
