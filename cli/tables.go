@@ -99,9 +99,10 @@ func readObjects[T any](h home.Home, sub string) ([]T, error) {
 
 func (a *app) psCommand() *cobra.Command {
 	return tableCommand(a, "ps", "List containers", statusdir.ContainersDir,
-		"NAME\tIMAGE\tSTATE\tEXIT\tPORTS\tCREATED",
+		"NAME\tIMAGE\tSTATE\tDESIRED\tEXIT\tPORTS\tCREATED",
 		func(c docker.ContainerFile) string {
-			return strings.Join([]string{c.Name, c.Image, c.State, fmt.Sprint(c.ExitCode), formatPorts(c.Ports), ago(c.Created)}, "\t")
+			return strings.Join([]string{c.Name, orDash(c.Image), orMissing(c.State, c.Declared), orDash(c.Desired),
+				fmt.Sprint(c.ExitCode), formatPorts(c.Ports), ago(c.Created)}, "\t")
 		},
 		func(x, y docker.ContainerFile) int { return strings.Compare(x.Name, y.Name) })
 }
@@ -143,6 +144,18 @@ func formatPorts(ports []docker.Port) string {
 		return "-"
 	}
 	return strings.Join(parts, ",")
+}
+
+// orMissing names the state of a container: a declared container that
+// does not exist has none.
+func orMissing(state string, declared bool) string {
+	switch {
+	case state != "":
+		return state
+	case declared:
+		return "(missing)"
+	}
+	return "-"
 }
 
 func shortID(id string) string {
