@@ -178,8 +178,7 @@ func TestDeclaredCells(t *testing.T) {
 	other := f.create(prefix+"-undeclared", nil)
 	h.waitFile(containersDir, prefix+"-undeclared", "state: created")
 	for range 2 {
-		h.wake()
-		h.waitPasses(1)
+		h.wakeAndWait()
 	}
 	if s := f.state(other); s != stateCreated {
 		t.Errorf("undeclared container is %s, want created (untouched)", s)
@@ -245,8 +244,7 @@ func TestDeclaredCorrection(t *testing.T) {
 	h.waitPasses(1)
 	before := only(stamps(t, h.dir.Root()), rel(containersDir, name))
 	for range 3 {
-		h.wake()
-		h.waitPasses(1)
+		h.wakeAndWait()
 	}
 	sameStamps(t, "settled passes", before, stamps(t, h.dir.Root()))
 }

@@ -395,6 +395,22 @@ func (h *harness) result() (reconciler.EngineResult, int, int) {
 	return h.last, h.passes, h.written
 }
 
+// wakeAndWait wakes the engine and waits for a pass that ends after the
+// wake. The pass channel is taken before the wake: taken after it, a pass
+// that ran in between would be missed and the wait would hang.
+func (h *harness) wakeAndWait() {
+	h.t.Helper()
+	h.mu.Lock()
+	ch := h.passed
+	h.mu.Unlock()
+	h.wake()
+	select {
+	case <-ch:
+	case <-time.After(waitTimeout):
+		h.t.Fatalf("no engine pass in %s", waitTimeout)
+	}
+}
+
 // waitPasses waits for n more passes.
 func (h *harness) waitPasses(n int) {
 	h.t.Helper()
