@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // ParsePath splits a dotted key path as `rdd get` and `rdd set` take it:
@@ -12,6 +13,12 @@ import (
 func ParsePath(s string) ([]string, error) {
 	if s == "" {
 		return nil, fmt.Errorf("empty key path")
+	}
+	if !utf8.ValidString(s) {
+		return nil, fmt.Errorf("key path %q is not valid UTF-8", s)
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+		return nil, fmt.Errorf("key path %q: control character at offset %d", s, i)
 	}
 	var segs []string
 	for i := 0; ; {

@@ -195,7 +195,7 @@ func TestParseSize(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "running: true\n", "vm: {cpus: 0, memroy: x}\n", "a: &a [*a]\n", "- 1\n",
 		"containers: {web: {state: runing}}\n", "vm:\n\tcpus: 2\n", "\xff\xfe", "x: 1\n---\ny: 2\n",
-		"images: {\"a:b\": {state: present}}\nvolumes: {v: {labels: {a: b}}}\n"} {
+		"images: {\"a:b\": {state: present}}\nvolumes: {v: {labels: {a: b}}}\n", "0\n---\r: \""} {
 		f.Add([]byte(s))
 	}
 	s := Default()
@@ -211,7 +211,9 @@ func FuzzParse(f *testing.F) {
 		if len(es) == 0 {
 			t.Fatalf("error without positions: %v", err)
 		}
-		lines := strings.Count(string(data), "\n") + 1
+		// YAML breaks lines at \n, \r\n and a lone \r.
+		lines := strings.Count(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n") +
+			strings.Count(strings.ReplaceAll(string(data), "\r\n", "\n"), "\r") + 1
 		for _, e := range es {
 			if e.Line < 1 || e.Column < 1 || e.Line > lines || e.Msg == "" {
 				t.Fatalf("bad position or empty message: %+v (input has %d lines)", e, lines)
@@ -222,7 +224,7 @@ func FuzzParse(f *testing.F) {
 
 // FuzzParsePath: the set/get path parser never panics and round-trips.
 func FuzzParsePath(f *testing.F) {
-	for _, s := range []string{"vm.cpus", `images."a/b:1".state`, `a."\"".b`, "..", `"`} {
+	for _, s := range []string{"vm.cpus", `images."a/b:1".state`, `a."\"".b`, "..", `"`, "0\x8c", "\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
