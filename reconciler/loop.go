@@ -274,9 +274,11 @@ func backoff(failures int) time.Duration {
 func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 	path := l.cfg.Desired
 	data, err := schema.ReadFile(path)
-	if err == nil {
+	if err == nil && (l.desired == nil || schema.Digest(data) != l.applied.Digest) {
 		// ReadFile has checked the file's type and size; ReadStable makes
-		// sure a save in progress is not read half-written.
+		// sure a save in progress is not read half-written. Bytes equal to
+		// the state in force need no second look: most passes are woken by
+		// the engine, not by the file, and read it unchanged.
 		data, err = watch.ReadStable(path, 200*time.Millisecond)
 	}
 	if err != nil {
