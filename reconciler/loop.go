@@ -183,7 +183,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	vmDriver, ok := l.cfg.VMs[d.VM.Driver]
 	var vm VMResult
 	if !ok {
-		vm = VMResult{Reason: VMStartFailed, Message: fmt.Sprintf("vm.driver %q has no driver in this build", d.VM.Driver)}
+		vm = VMResult{Reason: statusdir.VMStartFailed, Message: fmt.Sprintf("vm.driver %q has no driver in this build", d.VM.Driver)}
 	} else {
 		vm = vmDriver.Reconcile(ctx, d)
 	}
@@ -199,13 +199,13 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	eng := l.cfg.Engine.Reconcile(ctx, d, socket)
 	tEngine := time.Since(t0)
 	if socket == "" && eng.Reason == "" {
-		eng.Reason = EngineStopped
+		eng.Reason = statusdir.EngineStopped
 	}
-	if eng.Reason == EngineConnecting && eng.Status.Socket == l.connSocket {
+	if eng.Reason == statusdir.EngineConnecting && eng.Status.Socket == l.connSocket {
 		if l.connSince.IsZero() {
 			l.connSince = now
 		}
-	} else if eng.Reason == EngineConnecting {
+	} else if eng.Reason == statusdir.EngineConnecting {
 		// A new socket starts a new streak: its grace period is its own.
 		l.connSince, l.connSocket = now, eng.Status.Socket
 	} else {
@@ -237,7 +237,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 			next = r
 		}
 	}
-	if eng.Reason == EngineConnecting && l.cfg.Grace > connecting {
+	if eng.Reason == statusdir.EngineConnecting && l.cfg.Grace > connecting {
 		// Wake exactly when the grace period ends, so the failure is
 		// reported on time even if nothing else happens.
 		next = min(next, l.cfg.Grace-connecting)
@@ -249,8 +249,8 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 // desired state was ever applied.
 func (l *Loop) report(now time.Time, invalid *Outcome) time.Duration {
 	const msg = "not observed: no valid desired state has been applied yet"
-	vm := VMResult{Reason: ReasonNoValidState, Message: msg}
-	eng := EngineResult{Reason: ReasonNoValidState, Message: msg}
+	vm := VMResult{Reason: statusdir.ReasonNoValidState, Message: msg}
+	eng := EngineResult{Reason: statusdir.ReasonNoValidState, Message: msg}
 	v := Decide(Observation{Invalid: invalid, VM: vm, Engine: eng})
 	if err := l.write(now, invalid, vm, eng, v); err != nil {
 		l.log.Error("write status", "err", err)
@@ -287,11 +287,11 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 			return nil, true
 		case errors.Is(statErr(path), fs.ErrNotExist):
 			l.observeDigest("")
-			return &Outcome{Reason: ReasonMissing, Message: fmt.Sprintf(
+			return &Outcome{Reason: statusdir.ReasonMissing, Message: fmt.Sprintf(
 				"%s does not exist; the last valid desired state stays in force (create it, or run `rdd init`)", path)}, false
 		}
 		l.observeDigest("") // no content to name: a directory, a FIFO...
-		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}, false
+		return &Outcome{Reason: statusdir.ReasonInvalid, Message: err.Error()}, false
 	}
 	if len(data) == 0 {
 		// An empty read is "not yet": a truncate-then-write save (cp, a
@@ -318,7 +318,7 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 		if changed {
 			l.log.Warn("desired file is invalid; the last valid state stays in force", "digest", digest, "err", err)
 		}
-		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}, false
+		return &Outcome{Reason: statusdir.ReasonInvalid, Message: err.Error()}, false
 	}
 	l.desired = d
 	if l.applied.Digest != digest || l.applied.Generation == 0 {
@@ -375,27 +375,27 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 		}
 	}
 
-	valid := statusdir.Condition{Type: CondValid, Status: statusdir.True, Reason: ReasonValid, ObservedGeneration: gen}
+	valid := statusdir.Condition{Type: statusdir.CondValid, Status: statusdir.True, Reason: statusdir.ReasonValid, ObservedGeneration: gen}
 	if invalid != nil {
 		valid.Status, valid.Reason, valid.Message = statusdir.False, invalid.Reason, invalid.Message
 	}
-	settled := statusdir.Condition{Type: CondSettled, Status: statusdir.False, Reason: v.Reason, Message: v.Message, ObservedGeneration: gen}
+	settled := statusdir.Condition{Type: statusdir.CondSettled, Status: statusdir.False, Reason: v.Reason, Message: v.Message, ObservedGeneration: gen}
 	if v.Marker == statusdir.ReadyMarker {
 		settled.Status = statusdir.True
 	}
 	for _, c := range []statusdir.Condition{
 		valid,
-		{Type: CondRunning, Status: runningCondition(vm), Reason: vm.Reason, Message: vm.Message, ObservedGeneration: gen},
-		{Type: CondEngine, Status: engineCondition(eng), Reason: eng.Reason, Message: eng.Message, ObservedGeneration: gen},
+		{Type: statusdir.CondRunning, Status: runningCondition(vm), Reason: vm.Reason, Message: vm.Message, ObservedGeneration: gen},
+		{Type: statusdir.CondEngine, Status: engineCondition(eng), Reason: eng.Reason, Message: eng.Message, ObservedGeneration: gen},
 		settled,
 	} {
 		l.conds = statusdir.SetCondition(l.conds, c, now)
 	}
 	if l.desired != nil && l.desired.Kubernetes.Enabled {
-		l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: CondKubernetes, Status: statusdir.False,
-			Reason: ReasonNotSupported, Message: "Kubernetes is not built yet", ObservedGeneration: gen}, now)
+		l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: statusdir.CondKubernetes, Status: statusdir.False,
+			Reason: statusdir.ReasonNotSupported, Message: "Kubernetes is not built yet", ObservedGeneration: gen}, now)
 	} else {
-		l.conds = removeCondition(l.conds, CondKubernetes)
+		l.conds = removeCondition(l.conds, statusdir.CondKubernetes)
 	}
 
 	app := statusdir.App{
@@ -433,8 +433,8 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 // a daemon that is gone.
 func (l *Loop) shutdown() error {
 	now := l.cfg.Now()
-	l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: CondSettled, Status: statusdir.Unknown,
-		Reason: ReasonDaemonStopped, Message: "the rdd daemon stopped; status is not current", ObservedGeneration: l.generation}, now)
+	l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: statusdir.CondSettled, Status: statusdir.Unknown,
+		Reason: statusdir.ReasonDaemonStopped, Message: "the rdd daemon stopped; status is not current", ObservedGeneration: l.generation}, now)
 	app, err := statusdir.ReadApp(l.cfg.Status.Root())
 	if err != nil {
 		app = &statusdir.App{Daemon: l.cfg.Daemon}

@@ -155,7 +155,7 @@ func BenchmarkFullSync(b *testing.B) {
 	}
 	ctx := context.Background()
 	res := e.Reconcile(ctx, moby(true), w.d.socket)
-	if res.Reason != reconciler.EngineConnected {
+	if res.Reason != statusdir.EngineConnected {
 		b.Fatalf("%s: %s", res.Reason, res.Message)
 	}
 	writeAll(b, dir, res)
@@ -206,7 +206,7 @@ func BenchmarkFullSync(b *testing.B) {
 		t0 = time.Now()
 		res := e.Reconcile(ctx, moby(true), w.d.socket)
 		tSync += time.Since(t0)
-		if res.Reason != reconciler.EngineConnected || len(res.Mirrors[statusdir.ContainersDir]) != w.containers {
+		if res.Reason != statusdir.EngineConnected || len(res.Mirrors[statusdir.ContainersDir]) != w.containers {
 			b.Fatalf("%s: %s (%d containers)", res.Reason, res.Message, len(res.Mirrors[statusdir.ContainersDir]))
 		}
 		t0 = time.Now()
@@ -265,7 +265,7 @@ func BenchmarkEventLatency(b *testing.B) {
 		}
 	}
 	h.start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	target := w.names[0]
 	h.waitFile(statusdir.ContainersDir, target)
 	fw, err := fsnotify.NewWatcher()

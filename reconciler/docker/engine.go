@@ -160,20 +160,20 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	switch {
 	case socket == "" && !d.Running:
 		e.disconnect()
-		return reconciler.EngineResult{Status: st, Reason: reconciler.EngineStopped,
+		return reconciler.EngineResult{Status: st, Reason: statusdir.EngineStopped,
 			Message: "the engine is off (running: false); object files are cleared", Mirrors: cleared()}
 	case socket == "":
 		e.disconnect()
-		return reconciler.EngineResult{Status: st, Reason: reconciler.EngineStopped,
+		return reconciler.EngineResult{Status: st, Reason: statusdir.EngineStopped,
 			Message: "waiting for the VM to run; object files are kept"}
 	case d.ContainerEngine.Name == "containerd":
 		e.disconnect()
-		return reconciler.EngineResult{Status: st, Reason: reconciler.EngineNotApplicable,
+		return reconciler.EngineResult{Status: st, Reason: statusdir.EngineNotApplicable,
 			Message: "containerEngine.name is containerd: rdd mirrors and manages moby only", Mirrors: cleared(),
 			Declared: unsupported(d)}
 	case d.ContainerEngine.Name != "moby":
 		e.disconnect()
-		return reconciler.EngineResult{Status: st, Reason: reconciler.EngineConnectFailed,
+		return reconciler.EngineResult{Status: st, Reason: statusdir.EngineConnectFailed,
 			Message: fmt.Sprintf("containerEngine.name %q is not an engine this build knows (moby, containerd)", d.ContainerEngine.Name)}
 	}
 
@@ -253,7 +253,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	}
 	return reconciler.EngineResult{
 		Status:   st,
-		Reason:   reconciler.EngineConnected,
+		Reason:   statusdir.EngineConnected,
 		Message:  msg,
 		Mirrors:  files,
 		Declared: out,
@@ -264,7 +264,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 // connecting is the result while the engine does not answer: no Mirrors,
 // so every object file is kept.
 func (e *Engine) connecting(st statusdir.EngineStatus, msg string, requeue time.Duration) reconciler.EngineResult {
-	return reconciler.EngineResult{Status: st, Reason: reconciler.EngineConnecting,
+	return reconciler.EngineResult{Status: st, Reason: statusdir.EngineConnecting,
 		Message: fmt.Sprintf("dockerd at %s does not answer: %s", st.Socket, msg), Requeue: requeue}
 }
 

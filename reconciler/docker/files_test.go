@@ -11,6 +11,8 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/go-connections/nat"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/rddproject/rdd/statusdir"
 )
 
 func inspectOf(state string, mod func(*container.InspectResponse)) container.InspectResponse {
@@ -36,9 +38,9 @@ func inspectOf(state string, mod func(*container.InspectResponse)) container.Ins
 	return c
 }
 
-func decodeContainer(t *testing.T, data []byte) ContainerFile {
+func decodeContainer(t *testing.T, data []byte) statusdir.ContainerFile {
 	t.Helper()
-	var f ContainerFile
+	var f statusdir.ContainerFile
 	if err := yaml.Unmarshal(data, &f); err != nil {
 		t.Fatalf("parse %s: %v", data, err)
 	}
@@ -146,7 +148,7 @@ func TestRenderContainerPorts(t *testing.T) {
 	if got := strings.Join(names, " "); got != "53/tcp 53/udp 80/tcp 443/tcp 8080/tcp" {
 		t.Errorf("ports = %s", got)
 	}
-	want := []Binding{{"0.0.0.0", "8080"}, {"0.0.0.0", "9000"}, {"::", "8080"}}
+	want := []statusdir.Binding{{HostIP: "0.0.0.0", HostPort: "8080"}, {HostIP: "0.0.0.0", HostPort: "9000"}, {HostIP: "::", HostPort: "8080"}}
 	got := f.Ports[2].Bindings
 	if len(got) != len(want) {
 		t.Fatalf("bindings of 80/tcp = %v, want %v", got, want)

@@ -66,8 +66,8 @@ type mirror struct {
 type inspected struct {
 	name    string // the name inspect saw
 	data    []byte
-	problem string        // something in the file that is not understood (S9)
-	file    ContainerFile // what data renders, for declared containers' files
+	problem string                  // something in the file that is not understood (S9)
+	file    statusdir.ContainerFile // what data renders, for declared containers' files
 }
 
 type retry struct {
@@ -297,7 +297,7 @@ const maxFiltered = 64
 type inspectResult struct {
 	id, name, problem string
 	data              []byte
-	file              ContainerFile
+	file              statusdir.ContainerFile
 	err               error
 }
 
@@ -408,7 +408,7 @@ func (m *mirror) files() map[string]map[string][]byte {
 	}
 	ns := map[string][]byte{statusdir.MobyNamespace: nil}
 	if m.containers != nil && m.images != nil && m.volumes != nil {
-		data, err := statusdir.Marshal(NamespaceFile{
+		data, err := statusdir.Marshal(statusdir.NamespaceFile{
 			Name:       statusdir.MobyNamespace,
 			Containers: len(m.containers),
 			Images:     len(m.images),
