@@ -53,11 +53,12 @@ type EngineResult struct {
 	Status  statusdir.EngineStatus
 	Reason  string // one of the statusdir.Engine* reasons
 	Message string
-	// Mirrors holds, per status subdirectory (containers, images, ...),
-	// the exact object files it must contain. A subdirectory missing from
-	// the map is left as it is (a transient disconnect keeps mirrors); a
-	// nil value inside a subdirectory's map keeps that one file.
-	Mirrors map[string]map[string][]byte
+	// Mirrors says, per object directory of status/ (containers, images,
+	// ...), what it must hold: its files (each with its bytes, or
+	// statusdir.KeepFile), statusdir.ClearDir, or statusdir.LeaveDir (a
+	// transient disconnect keeps the mirrors). The engine names every
+	// directory in statusdir.ObjectDirs order.
+	Mirrors []statusdir.Mirror
 	// Declared is the state of the objects desired.yaml declares.
 	Declared Outcome
 	Requeue  time.Duration

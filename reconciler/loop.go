@@ -369,8 +369,8 @@ func statErr(path string) error {
 // then the marker. Every write is skipped when its bytes are unchanged.
 func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
 	gen := l.generation
-	for _, sub := range sortedKeys(eng.Mirrors) {
-		if _, err := l.cfg.Status.SyncDir(sub, eng.Mirrors[sub]); err != nil {
+	for _, m := range eng.Mirrors {
+		if _, err := l.cfg.Status.SyncMirror(m); err != nil {
 			return err
 		}
 	}

@@ -58,7 +58,7 @@
 // belongs is replaced by a real one. The root directory itself must not be a
 // symbolic link.
 //
-// The order within a reconcile pass is: object files first ([Dir.SyncDir]),
+// The order within a reconcile pass is: object files first ([Dir.SyncMirror]),
 // then app.yaml, then the marker ([Dir.SetVerdict]) last, so that a waiter
 // that sees a marker also sees the state it describes.
 //

@@ -138,7 +138,7 @@ func TestReadObjects(t *testing.T) {
 	d := openDir(t)
 	long := strings.Repeat("L", 300)
 	objs := map[string][]byte{"web": []byte("name: web\n"), "Db": []byte("name: Db\n"), long: []byte("name: " + long + "\n")}
-	if _, err := d.SyncDir(ContainersDir, objs); err != nil {
+	if _, err := d.syncObjects(ContainersDir, objs); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(d.Root(), ContainersDir)

@@ -110,7 +110,7 @@ func (d *Dir) Remove(rel string) (removed bool, err error) {
 	return d.remove(r, rel, true)
 }
 
-// SyncDir makes the directory sub (such as ContainersDir) hold exactly the
+// syncObjects makes the directory sub (such as ContainersDir) hold exactly the
 // objects in objs, one file per object, named ObjectFile(name), holding the
 // value's bytes. A nil value means that the object exists but its content is
 // unknown right now (an inspect failed): its file, if there is one, is kept
@@ -122,7 +122,7 @@ func (d *Dir) Remove(rel string) (removed bool, err error) {
 // is unchanged, its listing is not read again.
 //
 // An error with one file does not stop the others; the errors are joined.
-func (d *Dir) SyncDir(sub string, objs map[string][]byte) (changes int, err error) {
+func (d *Dir) syncObjects(sub string, objs map[string][]byte) (changes int, err error) {
 	if _, err := splitRel(sub); err != nil {
 		return 0, fmt.Errorf("sync status directory %q: %w", sub, err)
 	}
@@ -268,7 +268,7 @@ func (d *Dir) entries(sr *os.Root, sub string, ds *dirState, dirInfo fs.FileInfo
 	return have, true, nil
 }
 
-// syncWorkers bounds the files SyncDir writes at once. Concurrent writes
+// syncWorkers bounds the files syncObjects writes at once. Concurrent writes
 // let the file system batch their syncs into fewer journal commits.
 const syncWorkers = 16
 

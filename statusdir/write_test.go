@@ -565,7 +565,7 @@ func TestSyncDir(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			changes, err := d.SyncDir(ContainersDir, tt.objs)
+			changes, err := d.syncObjects(ContainersDir, tt.objs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -577,7 +577,7 @@ func TestSyncDir(t *testing.T) {
 				got = append(got, file{e, mustRead(t, filepath.Join(dir, e))})
 			}
 			if !slices.Equal(got, tt.after) {
-				t.Fatalf("after SyncDir: %q, want %q", got, tt.after)
+				t.Fatalf("after syncObjects: %q, want %q", got, tt.after)
 			}
 			for _, f := range tt.before {
 				if slices.Contains(tt.after, f) {
@@ -590,8 +590,8 @@ func TestSyncDir(t *testing.T) {
 			if got := mustRead(t, victim); got != "original" {
 				t.Fatalf("written through a link: %q", got)
 			}
-			if changes, err := d.SyncDir(ContainersDir, tt.objs); err != nil || changes != 0 {
-				t.Fatalf("second SyncDir = %d, %v; want 0, nil", changes, err)
+			if changes, err := d.syncObjects(ContainersDir, tt.objs); err != nil || changes != 0 {
+				t.Fatalf("second syncObjects = %d, %v; want 0, nil", changes, err)
 			}
 		})
 	}
@@ -602,9 +602,9 @@ func TestSyncDirLinkedDir(t *testing.T) {
 	outside := t.TempDir()
 	mustWrite(t, filepath.Join(outside, "web.yaml"), "original")
 	mustSymlink(t, outside, filepath.Join(d.Root(), ContainersDir))
-	changes, err := d.SyncDir(ContainersDir, map[string][]byte{"web": []byte("new"), "db": nil})
+	changes, err := d.syncObjects(ContainersDir, map[string][]byte{"web": []byte("new"), "db": nil})
 	if err != nil || changes != 1 {
-		t.Fatalf("SyncDir = %d, %v; want 1, nil", changes, err)
+		t.Fatalf("syncObjects = %d, %v; want 1, nil", changes, err)
 	}
 	if got := mustRead(t, filepath.Join(outside, "web.yaml")); got != "original" {
 		t.Fatalf("written through a link: %q", got)
@@ -620,12 +620,12 @@ func TestSyncDirLinkedDir(t *testing.T) {
 func TestSyncDirErrors(t *testing.T) {
 	d := openDir(t)
 	for _, sub := range []string{"", ".", "..", "../x", "/x"} {
-		if _, err := d.SyncDir(sub, nil); err == nil {
-			t.Errorf("SyncDir(%q) succeeded", sub)
+		if _, err := d.syncObjects(sub, nil); err == nil {
+			t.Errorf("syncObjects(%q) succeeded", sub)
 		}
 	}
-	if _, err := d.SyncDir(ContainersDir, map[string][]byte{"": []byte("x")}); err == nil {
-		t.Error("SyncDir with an empty name succeeded")
+	if _, err := d.syncObjects(ContainersDir, map[string][]byte{"": []byte("x")}); err == nil {
+		t.Error("syncObjects with an empty name succeeded")
 	}
 }
 

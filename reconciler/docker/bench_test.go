@@ -130,8 +130,8 @@ func quietEngine(opts ...Option) *Engine {
 // files written or removed.
 func writeAll(b *testing.B, dir *statusdir.Dir, res reconciler.EngineResult) int {
 	n := 0
-	for sub, files := range res.Mirrors {
-		c, err := dir.SyncDir(sub, files)
+	for _, m := range res.Mirrors {
+		c, err := dir.SyncMirror(m)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -206,8 +206,8 @@ func BenchmarkFullSync(b *testing.B) {
 		t0 = time.Now()
 		res := e.Reconcile(ctx, moby(true), w.d.socket)
 		tSync += time.Since(t0)
-		if res.Reason != statusdir.EngineConnected || len(res.Mirrors[statusdir.ContainersDir]) != w.containers {
-			b.Fatalf("%s: %s (%d containers)", res.Reason, res.Message, len(res.Mirrors[statusdir.ContainersDir]))
+		if cm, _ := mirrorOf(res, statusdir.ContainersDir); res.Reason != statusdir.EngineConnected || len(cm.Files) != w.containers {
+			b.Fatalf("%s: %s (%d containers)", res.Reason, res.Message, len(cm.Files))
 		}
 		t0 = time.Now()
 		written += writeAll(b, dir, res)

@@ -342,11 +342,7 @@ func (e *Engine) observed(ctx context.Context, c *conn, jobs []*containerJob, no
 			delete(m.inspected, j.id)
 			delete(m.retries, j.id)
 		default:
-			f, err := containerFile(*j.inspect)
-			var data []byte
-			if err == nil {
-				data, err = statusdir.Marshal(f)
-			}
+			f, data, err := renderContainer(*j.inspect)
 			s, listed := m.containers[j.id]
 			if err != nil || !listed || f.Name != containerName(s) {
 				again[j.id] = struct{}{} // renamed meanwhile, or unreadable
@@ -802,11 +798,11 @@ func outcome(sts []objectStatus) (reconciler.Outcome, time.Time) {
 // declaredFiles puts the declaration of each declared object into its
 // file: the engine's view of it with its desired state and condition, or,
 // for an object that does not exist but should, a MissingFile. The kinds
-// that were never listed are left out of files, which keeps their files as
-// they are, and so is a container whose content is not known right now.
-// The maps in files may be shared with the mirror's cache: they are
-// copied before they change.
-func (e *Engine) declaredFiles(files map[string]map[string][]byte, m *mirror, sts []objectStatus) {
+// that were never listed are statusdir.LeaveDir in files, which keeps their
+// files as they are, and so is a container whose content is not known
+// right now. The maps in files may be shared with the mirror's cache: they
+// are copied before they change.
+func (e *Engine) declaredFiles(files map[string]statusdir.Mirror, m *mirror, sts []objectStatus) {
 	copied := map[string]bool{}
 	put := func(sub, name string, v any) {
 		data, err := statusdir.Marshal(v)
@@ -814,16 +810,18 @@ func (e *Engine) declaredFiles(files map[string]map[string][]byte, m *mirror, st
 			e.log.Error("render declared object file", "dir", sub, "name", name, "err", err)
 			return
 		}
+		mi := files[sub]
 		if !copied[sub] {
-			files[sub] = maps.Clone(files[sub])
+			mi.Files = maps.Clone(mi.Files)
+			files[sub] = mi
 			copied[sub] = true
 		}
-		files[sub][name] = data
+		mi.Files[name] = statusdir.FileEntry(data)
 	}
 	for i := range sts {
 		st := &sts[i]
 		sub := st.kind
-		if _, listed := files[sub]; !listed || st.reason == statusdir.ReasonNotObserved {
+		if files[sub].Leave || st.reason == statusdir.ReasonNotObserved {
 			continue
 		}
 		decl := st.declaration()

@@ -20,6 +20,7 @@ import (
 	"github.com/docker/go-connections/nat"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
@@ -43,7 +44,7 @@ func TestReconcileWithoutEngine(t *testing.T) {
 		d       *schema.Desired
 		socket  string
 		reason  string
-		cleared bool // every subdirectory emptied; otherwise no Mirrors at all (files kept)
+		cleared bool // every subdirectory emptied; otherwise every one left as it is (files kept)
 	}{
 		{"running false", moby(false), "", statusdir.EngineStopped, true},
 		{"VM not up yet", moby(true), "", statusdir.EngineStopped, false},
@@ -59,14 +60,14 @@ func TestReconcileWithoutEngine(t *testing.T) {
 				t.Errorf("no message")
 			}
 			if !tc.cleared {
-				if res.Mirrors != nil {
-					t.Errorf("mirrors = %v, want none (keep the files)", res.Mirrors)
+				if !leavesAll(res) {
+					t.Errorf("mirrors = %v, want every directory left (keep the files)", res.Mirrors)
 				}
 				return
 			}
 			for _, sub := range []string{containersDir, imagesDir, volumesDir, namespacesDir} {
-				if files, ok := res.Mirrors[sub]; !ok || len(files) != 0 {
-					t.Errorf("mirrors[%s] = %v, %v; want an empty map (clear)", sub, files, ok)
+				if m, ok := mirrorOf(res, sub); !ok || m.Leave || len(m.Files) != 0 {
+					t.Errorf("mirror of %s = %v, %v; want it cleared", sub, m, ok)
 				}
 			}
 		})
@@ -74,7 +75,7 @@ func TestReconcileWithoutEngine(t *testing.T) {
 }
 
 // An engine that does not answer is Connecting, keeps every file (no
-// Mirrors), and tries again with a backoff that is capped.
+// directory left as it is), and tries again with a backoff that is capped.
 func TestConnectBackoff(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), "none.sock")
 	e := New()
@@ -83,8 +84,8 @@ func TestConnectBackoff(t *testing.T) {
 	var got []time.Duration
 	for range 7 {
 		res := e.Reconcile(t.Context(), moby(true), socket)
-		if res.Reason != statusdir.EngineConnecting || res.Mirrors != nil {
-			t.Fatalf("reason %s, mirrors %v; want Connecting and none", res.Reason, res.Mirrors)
+		if res.Reason != statusdir.EngineConnecting || !leavesAll(res) {
+			t.Fatalf("reason %s, mirrors %v; want Connecting and every directory left", res.Reason, res.Mirrors)
 		}
 		if !strings.Contains(res.Message, socket) {
 			t.Errorf("message %q does not name the socket", res.Message)
@@ -518,8 +519,8 @@ func TestPrivateDockerd(t *testing.T) {
 
 		d.kill()
 		res := h.waitReason(statusdir.EngineConnecting)
-		if res.Mirrors != nil || !strings.Contains(res.Message, d.socket) {
-			t.Errorf("while dockerd is down: mirrors %v, message %q; want none, naming the socket", res.Mirrors, res.Message)
+		if !leavesAll(res) || !strings.Contains(res.Message, d.socket) {
+			t.Errorf("while dockerd is down: mirrors %v, message %q; want every directory left, naming the socket", res.Mirrors, res.Message)
 		}
 		h.waitPasses(2) // reconnect attempts
 		sameStamps(t, "while dockerd is down", before, stamps(t, h.dir.Root()))
@@ -572,4 +573,25 @@ func TestWatcherEndBackoff(t *testing.T) {
 			t.Errorf("lived %s: the ended connection is still kept", tc.lived)
 		}
 	}
+}
+
+// mirrorOf is the mirror of dir in res.
+func mirrorOf(res reconciler.EngineResult, dir string) (statusdir.Mirror, bool) {
+	for _, m := range res.Mirrors {
+		if m.Dir == dir {
+			return m, true
+		}
+	}
+	return statusdir.Mirror{}, false
+}
+
+// leavesAll reports whether res names every object directory and leaves
+// each as it is.
+func leavesAll(res reconciler.EngineResult) bool {
+	for _, dir := range statusdir.ObjectDirs() {
+		if m, ok := mirrorOf(res, dir); !ok || !m.Leave {
+			return false
+		}
+	}
+	return len(res.Mirrors) == len(statusdir.ObjectDirs())
 }

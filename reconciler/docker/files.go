@@ -27,21 +27,22 @@ var containerStates = map[string]bool{
 // only place that decides which files exist: the names come from items, an
 // engine list response, and from nothing else (review I5). names gives the
 // object names of one listed item (an image has one per tag). render gives
-// the bytes of one name: nil when the content is not known right now (an
-// inspect failed), which keeps an existing file and creates none; ok false
-// when the object turned out to be gone since the list, which leaves it out.
+// the entry of one name: statusdir.KeepFile when the content is not known
+// right now (an inspect failed), which keeps an existing file and creates
+// none; ok false when the object turned out to be gone since the list,
+// which leaves it out.
 //
 // A name claimed by two items (two untagged images whose IDs share 12
-// digits) cannot have one file: its value is nil, which keeps whatever file
-// there is, and it is reported in dups (S9).
-func objectFiles[T any](items []T, names func(T) []string, render func(item T, name string) (data []byte, ok bool)) (files map[string][]byte, dups []string) {
+// digits) cannot have one file: it is statusdir.KeepFile, which keeps
+// whatever file there is, and it is reported in dups (S9).
+func objectFiles[T any](items []T, names func(T) []string, render func(item T, name string) (entry statusdir.Entry, ok bool)) (files map[string]statusdir.Entry, dups []string) {
 	count := make(map[string]int, len(items))
 	for _, it := range items {
 		for _, name := range names(it) {
 			count[name]++
 		}
 	}
-	files = make(map[string][]byte, len(count))
+	files = make(map[string]statusdir.Entry, len(count))
 	for _, it := range items {
 		for _, name := range names(it) {
 			switch {
@@ -49,11 +50,11 @@ func objectFiles[T any](items []T, names func(T) []string, render func(item T, n
 			case count[name] > 1:
 				if !slices.Contains(dups, name) {
 					dups = append(dups, name)
-					files[name] = nil
+					files[name] = statusdir.KeepFile
 				}
 			default:
-				if data, ok := render(it, name); ok {
-					files[name] = data
+				if e, ok := render(it, name); ok {
+					files[name] = e
 				}
 			}
 		}
@@ -112,17 +113,18 @@ func shortID(id string) string {
 	return id
 }
 
-// renderContainer turns an inspect response into the container's file. It
-// returns the name the engine gave the container, so that a caller can see
-// that a list and an inspect disagree (a rename in between), and the
-// problem, if any, that the file reports.
-func renderContainer(c container.InspectResponse) (name string, data []byte, problem string, err error) {
+// renderContainer turns an inspect response into the container's file:
+// its content, which says the name the engine gave the container (so that
+// a caller can see that a list and an inspect disagree, a rename in
+// between) and the problem, if any, that the file reports; and its bytes.
+// It is the one renderer of container files.
+func renderContainer(c container.InspectResponse) (statusdir.ContainerFile, []byte, error) {
 	f, err := containerFile(c)
 	if err != nil {
-		return "", nil, "", err
+		return statusdir.ContainerFile{}, nil, err
 	}
-	data, err = statusdir.Marshal(f)
-	return f.Name, data, f.Problem, err
+	data, err := statusdir.Marshal(f)
+	return f, data, err
 }
 
 // containerFile is the content of a container's file, from its inspect.
