@@ -190,10 +190,10 @@ func TestCacheRestores(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name    string
+		name        string
 		syncObjects bool // only for a file that syncObjects owns
-		nilWeb  bool // web's content is unknown (nil) in the pass after the tamper
-		tamper  func(t *testing.T, p, outside string, fi fs.FileInfo)
+		nilWeb      bool // web's content is unknown (nil) in the pass after the tamper
+		tamper      func(t *testing.T, p, outside string, fi fs.FileInfo)
 	}{
 		{name: "removed", tamper: func(t *testing.T, p, _ string, _ fs.FileInfo) {
 			mustNil(t, os.Remove(p))
