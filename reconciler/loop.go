@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rddproject/rdd/atomicfile"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 	"github.com/rddproject/rdd/watch"
@@ -336,13 +337,9 @@ func (l *Loop) saveApplied(data []byte) {
 	if l.cfg.Applied == "" {
 		return
 	}
-	tmp := l.cfg.Applied + ".tmp"
 	err := os.MkdirAll(filepath.Dir(l.cfg.Applied), 0o700)
 	if err == nil {
-		err = os.WriteFile(tmp, data, 0o600)
-	}
-	if err == nil {
-		err = os.Rename(tmp, l.cfg.Applied)
+		err = atomicfile.Write(l.cfg.Applied, data, 0o600)
 	}
 	if err != nil {
 		l.log.Warn("save the last valid desired state", "path", l.cfg.Applied, "err", err)

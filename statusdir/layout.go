@@ -1,5 +1,7 @@
 package statusdir
 
+import "github.com/rddproject/rdd/atomicfile"
+
 // Names of the files and directories under status/. See the package
 // documentation for the layout.
 const (
@@ -21,7 +23,7 @@ const (
 	// TempPrefix starts the name of every temporary file a writer creates
 	// next to its target. Open removes such files left by a crashed writer,
 	// and watchers may ignore them.
-	TempPrefix = ".tmp-"
+	TempPrefix = atomicfile.TempPrefix
 
 	// MaxEncodedLen bounds the length of EncodeName's result in bytes.
 	MaxEncodedLen = 200

@@ -8,16 +8,16 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"math/rand/v2"
 	"os"
 	"path"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rddproject/rdd/atomicfile"
 )
 
 // Dir is the daemon's writer of a status directory. Its methods are safe for
@@ -31,7 +31,7 @@ type Dir struct {
 	// Hooks for tests and benchmarks.
 	noCache      bool                   // remember nothing: compare bytes and list every directory, every time
 	now          func() time.Time       // the clock for racyWindow; nil means time.Now
-	beforeRename func(rel string) error // called with a synced temporary file in place; an error fails the write
+	beforeRename func(rel string) error // called with the written temporary file in place; an error fails the write
 	reads        int                    // files read back to compare bytes
 	listings     int                    // directories listed
 }
@@ -529,19 +529,11 @@ func (d *Dir) writeFile(r *os.Root, rel string, data []byte) (bool, error) {
 // directory dir, syncs it and renames it over base.
 func (d *Dir) writeNew(pr *os.Root, dir, base string, data []byte) error {
 	rel := path.Join(dir, base)
-	tmp, f, err := createTemp(pr, base)
-	if err != nil {
-		return fmt.Errorf("write status file %q: %w", d.path(rel), err)
+	o := atomicfile.Options{NoDirSync: true} // the caller syncs the directory once
+	if d.beforeRename != nil {
+		o.Prepare = func(*os.File) error { return d.beforeRename(rel) }
 	}
-	err = writeSync(f, data)
-	if err == nil && d.beforeRename != nil {
-		err = d.beforeRename(rel)
-	}
-	if err == nil {
-		err = pr.Rename(tmp, base)
-	}
-	if err != nil {
-		pr.Remove(tmp)
+	if err := atomicfile.WriteIn(pr, base, data, fileMode, o); err != nil {
 		return fmt.Errorf("write status file %q: %w", d.path(rel), err)
 	}
 	return nil
@@ -616,55 +608,8 @@ func (d *Dir) sameContent(pr *os.Root, rel, base string, fi fs.FileInfo, data []
 	return n == len(data) && bytes.Equal(cur[:n], data), nil
 }
 
-// createTemp creates a new temporary file for base next to it in pr, mode
-// 0600.
-func createTemp(pr *os.Root, base string) (string, *os.File, error) {
-	for range 100 {
-		name := TempPrefix + base + "-" + strconv.FormatUint(rand.Uint64(), 36)
-		f, err := pr.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, fileMode)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", nil, err
-		}
-		return name, f, nil
-	}
-	return "", nil, errors.New("cannot create a temporary file")
-}
-
-// writeSync writes data to f, sets mode 0600 whatever the umask, syncs and
-// closes f.
-func writeSync(f *os.File, data []byte) error {
-	_, err := f.Write(data)
-	if err == nil && runtime.GOOS != "windows" {
-		err = f.Chmod(fileMode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// syncDir makes the entries of dir durable, so that a rename or removal
-// survives a crash. Windows cannot sync a directory; it is skipped there.
-func syncDir(r *os.Root, dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	f, err := r.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+// syncDir makes the entries of dir durable (see atomicfile.SyncDir).
+func syncDir(r *os.Root, dir string) error { return atomicfile.SyncDir(r, dir) }
 
 // remove removes rel if it exists below real directories; sync syncs the
 // parent directory afterwards.

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rddproject/rdd/atomicfile"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -505,22 +506,7 @@ func writeRecord(dir string, s Spec) error {
 		return err
 	}
 	b = append(b, '\n')
-	tmp, err := os.CreateTemp(dir, RecordFile+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write the instance's record: %w", err)
-	}
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(dir, RecordFile))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.Write(filepath.Join(dir, RecordFile), b, 0o600); err != nil {
 		return fmt.Errorf("write the instance's record: %w", err)
 	}
 	return nil
