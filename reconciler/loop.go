@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rddproject/rdd/atomicfile"
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 	"github.com/rddproject/rdd/watch"
@@ -223,7 +224,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	if err != nil {
 		l.log.Error("write status", "err", err)
 		l.failures++
-		return backoff(l.failures)
+		return backoff.Delay(l.failures, minBackoff, maxBackoff)
 	}
 
 	next := l.cfg.Resync
@@ -231,7 +232,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 		l.failures = 0
 	} else {
 		l.failures++
-		next = backoff(l.failures)
+		next = backoff.Delay(l.failures, minBackoff, maxBackoff)
 	}
 	for _, r := range []time.Duration{vm.Requeue, eng.Requeue} {
 		if r > 0 && r < next {
@@ -257,15 +258,7 @@ func (l *Loop) report(now time.Time, invalid *Outcome) time.Duration {
 		l.log.Error("write status", "err", err)
 	}
 	l.failures++
-	return backoff(l.failures)
-}
-
-func backoff(failures int) time.Duration {
-	d := minBackoff
-	for i := 1; i < failures && d < maxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, maxBackoff)
+	return backoff.Delay(l.failures, minBackoff, maxBackoff)
 }
 
 // readDesired reads and validates the desired file, bumping the generation

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
@@ -66,11 +67,11 @@ func TestDecide(t *testing.T) {
 func TestBackoff(t *testing.T) {
 	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
 	for i, w := range want {
-		if got := backoff(i + 1); got != w {
+		if got := backoff.Delay(i+1, minBackoff, maxBackoff); got != w {
 			t.Errorf("backoff(%d) = %v, want %v", i+1, got, w)
 		}
 	}
-	if got := backoff(100); got != maxBackoff {
-		t.Errorf("backoff(100) = %v, want the cap %v", got, maxBackoff)
+	if got := backoff.Delay(100, minBackoff, maxBackoff); got != maxBackoff {
+		t.Errorf("backoff.Delay(100, minBackoff, maxBackoff) = %v, want the cap %v", got, maxBackoff)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -241,7 +242,7 @@ func (e *Engine) enforceContainers(ctx context.Context, c *conn, want map[string
 		if j.err != nil {
 			tr.failures++
 			tr.err = j.err
-			tr.nextAt = now.Add(backoff(tr.failures, e.policy.minRetry, e.policy.maxRetry))
+			tr.nextAt = now.Add(backoff.Delay(tr.failures, e.policy.minRetry, e.policy.maxRetry))
 			e.log.Warn("declared container action failed", "name", j.name, "desired", j.desired, "err", j.err, "retry", tr.nextAt.Sub(now))
 		} else {
 			tr.failures, tr.err = 0, nil
@@ -385,7 +386,7 @@ func (e *Engine) correctionDelay(streak int) time.Duration {
 	if streak <= 0 {
 		return 0
 	}
-	return backoff(streak, e.policy.minCorrection, e.policy.maxCorrection)
+	return backoff.Delay(streak, e.policy.minCorrection, e.policy.maxCorrection)
 }
 
 // containerStatus fills st from the container's observed state and its

@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -279,7 +280,7 @@ func TestDeclaredCrashLoop(t *testing.T) {
 		t.Errorf("%d starts in 7s, want 3 to 5: %v", len(starts), starts)
 	}
 	for k := 2; k < len(starts); k++ {
-		if gap, least := starts[k].Sub(starts[k-1]), backoff(k-1, time.Second, time.Minute); gap < least {
+		if gap, least := starts[k].Sub(starts[k-1]), backoff.Delay(k-1, time.Second, time.Minute); gap < least {
 			t.Errorf("start %d came %s after the one before, want at least %s", k, gap, least)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/client"
 
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -193,7 +194,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 			e.drop(c)
 			if now.Sub(c.since) < stableAfter {
 				e.flaps++
-				e.retryAt, e.lastErr = now.Add(backoff(e.flaps, minRetry, maxReconnect)), err.Error()
+				e.retryAt, e.lastErr = now.Add(backoff.Delay(e.flaps, minRetry, maxReconnect)), err.Error()
 			} else {
 				e.flaps = 0
 			}
@@ -211,7 +212,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 				return e.connecting(st, err.Error(), 0)
 			}
 			e.failures++
-			wait := backoff(e.failures, minRetry, maxReconnect)
+			wait := backoff.Delay(e.failures, minRetry, maxReconnect)
 			e.retryAt, e.lastErr = now.Add(wait), err.Error()
 			return e.connecting(st, err.Error(), wait)
 		}
@@ -236,7 +237,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 		// The event watcher of the next connection anchors on the
 		// engine's clock again; reconnect at once, then back off.
 		e.failures++
-		wait := backoff(e.failures, minRetry, maxReconnect)
+		wait := backoff.Delay(e.failures, minRetry, maxReconnect)
 		e.retryAt, e.lastErr = now.Add(wait), err.Error()
 		return e.connecting(st, err.Error(), wait)
 	}

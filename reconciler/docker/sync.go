@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/statusdir"
 )
 
@@ -95,15 +96,7 @@ func failed(m map[string]*retry, key string, err error, now time.Time) {
 	}
 	r.attempts++
 	r.err = err
-	r.at = now.Add(backoff(r.attempts, minRetry, maxRetry))
-}
-
-func backoff(attempts int, lo, hi time.Duration) time.Duration {
-	d := lo
-	for i := 1; i < attempts && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
+	r.at = now.Add(backoff.Delay(r.attempts, minRetry, maxRetry))
 }
 
 // due reports whether the retry of key is due at now.

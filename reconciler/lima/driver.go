@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rddproject/rdd/atomicfile"
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -289,11 +290,7 @@ func (dr *Driver) collect(op *operation) {
 		if dr.fail != nil && dr.fail.key == op.key {
 			count = dr.fail.count + 1
 		}
-		wait := dr.cfg.RetryAfter
-		for i := 1; i < count && wait < maxRetryAfter; i++ {
-			wait *= 2
-		}
-		wait = min(wait, maxRetryAfter)
+		wait := backoff.Delay(count, dr.cfg.RetryAfter, maxRetryAfter)
 		msg := fmt.Sprintf("%s\nrdd tries again in %s, or at once when the desired state changes", op.failMsg, wait)
 		dr.fail = &failure{key: op.key, reason: op.failReason, message: msg, count: count, retryAt: dr.now().Add(wait)}
 		dr.log.Warn("limactl operation failed", "what", op.what, "reason", op.failReason, "retry_in", wait.String(), "err", op.failMsg)
