@@ -11,7 +11,6 @@
 package atomicfile
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -54,18 +53,6 @@ func WriteWith(path string, data []byte, perm fs.FileMode, o Options) error {
 		return fmt.Errorf("write %q: %w", path, err)
 	}
 	return nil
-}
-
-// WriteIfChanged is Write, skipped when path already holds exactly data
-// with mode perm; it reports whether it wrote.
-func WriteIfChanged(path string, data []byte, perm fs.FileMode) (bool, error) {
-	if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == int64(len(data)) &&
-		(runtime.GOOS == "windows" || fi.Mode().Perm() == perm) {
-		if cur, err := os.ReadFile(path); err == nil && bytes.Equal(cur, data) {
-			return false, nil
-		}
-	}
-	return true, Write(path, data, perm)
 }
 
 // WriteIn replaces name, a file in r's directory tree, with data. It never

@@ -110,29 +110,6 @@ func TestTempNamesAreFresh(t *testing.T) {
 	}
 }
 
-// WriteIfChanged skips identical bytes and mode, and writes otherwise.
-func TestWriteIfChanged(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	for i, tc := range []struct {
-		data    string
-		perm    fs.FileMode
-		changed bool
-	}{
-		{"a", 0o600, true},
-		{"a", 0o600, false},
-		{"b", 0o600, true},
-		{"b", 0o644, runtime.GOOS != "windows"},
-	} {
-		changed, err := WriteIfChanged(p, []byte(tc.data), tc.perm)
-		if err != nil || changed != tc.changed {
-			t.Errorf("step %d: changed = %v, %v; want %v", i, changed, err, tc.changed)
-		}
-		if got := read(t, p); got != tc.data {
-			t.Errorf("step %d: content = %q", i, got)
-		}
-	}
-}
-
 // WriteIn replaces a link planted where the file belongs instead of
 // following it out of the root.
 func TestWriteInReplacesLink(t *testing.T) {

@@ -35,7 +35,7 @@
 // # Writes
 //
 // [Dir] is the daemon's writer. Every write is atomic: the bytes go to a
-// temporary file in the same directory (named with [TempPrefix], so that
+// temporary file in the same directory (named with atomicfile.TempPrefix, so that
 // [Open] can remove the ones a crashed writer left behind), which is synced,
 // closed and renamed over the target, and then the directory itself is
 // synced. A write whose bytes equal the file's current bytes does nothing at

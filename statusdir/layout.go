@@ -1,7 +1,5 @@
 package statusdir
 
-import "github.com/rddproject/rdd/atomicfile"
-
 // Names of the files and directories under status/. See the package
 // documentation for the layout.
 const (
@@ -19,11 +17,6 @@ const (
 	// ObjectExt is the extension of every object file: ObjectFile(name)
 	// is EncodeName(name) + ObjectExt.
 	ObjectExt = ".yaml"
-
-	// TempPrefix starts the name of every temporary file a writer creates
-	// next to its target. Open removes such files left by a crashed writer,
-	// and watchers may ignore them.
-	TempPrefix = atomicfile.TempPrefix
 
 	// MaxEncodedLen bounds the length of EncodeName's result in bytes.
 	MaxEncodedLen = 200

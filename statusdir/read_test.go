@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rddproject/rdd/atomicfile"
 )
 
 func sampleApp() App {
@@ -142,7 +144,7 @@ func TestReadObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(d.Root(), ContainersDir)
-	mustWrite(t, filepath.Join(dir, TempPrefix+"web.yaml-1"), "torn")
+	mustWrite(t, filepath.Join(dir, atomicfile.TempPrefix+"web.yaml-1"), "torn")
 	mustWrite(t, filepath.Join(dir, "notes.txt"), "x")
 	mustWrite(t, filepath.Join(dir, "BAD.yaml"), "x")
 	got, err := ReadObjects(d.Root(), ContainersDir)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rddproject/rdd/atomicfile"
 )
 
 // oldTime is set as the modification time of files whose untouched state a
@@ -148,10 +150,10 @@ func TestOpen(t *testing.T) {
 	t.Run("removes temporary files", func(t *testing.T) {
 		root := filepath.Join(t.TempDir(), "status")
 		mustWrite(t, filepath.Join(root, AppFile), "app")
-		mustWrite(t, filepath.Join(root, TempPrefix+"app.yaml-123"), "torn")
+		mustWrite(t, filepath.Join(root, atomicfile.TempPrefix+"app.yaml-123"), "torn")
 		mustWrite(t, filepath.Join(root, ContainersDir, "web.yaml"), "web")
-		mustWrite(t, filepath.Join(root, ContainersDir, TempPrefix+"web.yaml-abc"), "torn")
-		mustWrite(t, filepath.Join(root, ImagesDir, "deep", TempPrefix+"x"), "torn")
+		mustWrite(t, filepath.Join(root, ContainersDir, atomicfile.TempPrefix+"web.yaml-abc"), "torn")
+		mustWrite(t, filepath.Join(root, ImagesDir, "deep", atomicfile.TempPrefix+"x"), "torn")
 		if _, err := Open(root); err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +201,7 @@ func TestWriteFile(t *testing.T) {
 		})
 	}
 	for _, rel := range listTree(t, d.Root()) {
-		if strings.Contains(rel, TempPrefix) {
+		if strings.Contains(rel, atomicfile.TempPrefix) {
 			t.Errorf("temporary file %q left behind", rel)
 		}
 	}
@@ -213,7 +215,7 @@ func TestWriteFileRejectsPaths(t *testing.T) {
 	}
 	for _, rel := range []string{
 		"", ".", "..", "../x", "/abs", "a/../b", "a//b", "a/", "./a", "a/.",
-		TempPrefix + "x", "a/" + TempPrefix + "x", `a\b`, "a\x00b", filepath.Join(tmp, "x"),
+		atomicfile.TempPrefix + "x", "a/" + atomicfile.TempPrefix + "x", `a\b`, "a\x00b", filepath.Join(tmp, "x"),
 	} {
 		if changed, err := d.WriteFile(rel, []byte("x")); err == nil || changed {
 			t.Errorf("WriteFile(%q) = %v, %v; want an error", rel, changed, err)
@@ -536,9 +538,9 @@ func TestSyncDir(t *testing.T) {
 		},
 		{
 			name:   "temporary files are left alone",
-			before: []file{{TempPrefix + "web.yaml-1", "t"}},
+			before: []file{{atomicfile.TempPrefix + "web.yaml-1", "t"}},
 			objs:   map[string][]byte{},
-			after:  []file{{TempPrefix + "web.yaml-1", "t"}},
+			after:  []file{{atomicfile.TempPrefix + "web.yaml-1", "t"}},
 		},
 	}
 	for _, tt := range tests {
