@@ -249,7 +249,7 @@ func BenchmarkNoopResync(b *testing.B) {
 
 // BenchmarkEventLatency: from a docker call (a rename, which changes one
 // file name) returning to the new status file being on disk, through the
-// event stream, a wake-up, a pass and SyncDir. Reported: p50-ms and p99-ms,
+// event stream, a wake-up, a pass and SyncMirror. Reported: p50-ms and p99-ms,
 // next to the docker call itself (api-ms/op).
 func BenchmarkEventLatency(b *testing.B) {
 	w := benchEngine(b)

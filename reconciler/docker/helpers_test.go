@@ -287,7 +287,7 @@ type harness struct {
 	lastGen int
 	written int           // files written or removed by all passes
 	passed  chan struct{} // closed at the end of each pass
-	// Time spent in Reconcile and in SyncDir by each pass.
+	// Time spent in Reconcile and in SyncMirror by each pass.
 	reconcileTimes, writeTimes []time.Duration
 }
 
