@@ -34,7 +34,13 @@ the result. KEY is a dotted path of the schema (vm.cpus, running,
 containers.web.state); a map key holding dots, slashes or colons is quoted:
 images."ghcr.io/x/y:1".state=absent. VALUE is read as the schema's type for
 KEY (true/false, a number, a size such as 8GiB, one of an enum, a string);
-an empty VALUE removes the key, so its default applies.
+an empty VALUE removes the key, so its default applies. A list or a mapping
+is given whole, in YAML flow syntax, and written so on its key's line:
+  rdd set 'vm.mounts=[{location: ~/src, writable: true}]'
+  rdd set 'containers={web: {state: running}}'
+  rdd set 'vm.mounts=[]'
+Inside it YAML's own rules apply, as in the file: quote a string that
+would read as a number or true/false (labels={tier: "1"}).
 
 All pairs are applied as one edit: one write, one verdict. The edit keeps
 the file's comments, key order, quoting and blank lines; a missing file is
@@ -103,7 +109,7 @@ unified diff and writes nothing.`,
 // change is one KEY=VALUE argument, read by the schema.
 type change struct {
 	path  []string
-	value any // bool, int64 or string; nil removes the key
+	value any // bool, int64, string, or a *yaml.Node list or mapping; nil removes the key
 }
 
 // parseAssignment splits a KEY=VALUE argument at the first '=' outside a
