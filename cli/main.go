@@ -47,6 +47,9 @@ type app struct {
 	stdout, stderr io.Writer
 	homeFlag       string
 	desiredFlag    string
+	// readyGeneration is the generation of the ready marker the last
+	// successful wait saw.
+	readyGeneration int64
 }
 
 func (a *app) home() (home.Home, error) {
