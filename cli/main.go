@@ -150,6 +150,7 @@ state described by ~/.rd/desired.yaml, and writes what it observes under
 		a.psCommand(),
 		a.imagesCommand(),
 		a.volumesCommand(),
+		a.envCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
