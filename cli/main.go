@@ -151,6 +151,7 @@ state described by ~/.rd/desired.yaml, and writes what it observes under
 		a.imagesCommand(),
 		a.volumesCommand(),
 		a.envCommand(),
+		a.serviceCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
