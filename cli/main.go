@@ -152,6 +152,7 @@ state described by ~/.rd/desired.yaml, and writes what it observes under
 		a.volumesCommand(),
 		a.envCommand(),
 		a.serviceCommand(),
+		a.logsCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
