@@ -242,4 +242,3 @@ func tailOffset(file *os.File, size int64, n int) (int64, error) {
 	}
 	return 0, nil
 }
-
