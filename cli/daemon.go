@@ -38,8 +38,9 @@ type daemonFlags struct {
 func (a *app) daemonCommand() *cobra.Command {
 	var f daemonFlags
 	cmd := &cobra.Command{
-		Use:   "daemon",
-		Short: "Run the reconciler in the foreground",
+		Use:     "daemon",
+		Example: "  rdd daemon &\n  rdd daemon --log-format json --log-level debug\n  rdd --home ~/.rd-test daemon",
+		Short:   "Run the reconciler in the foreground",
 		Long: `Run the reconciler in the foreground: watch the desired file, bring the VM
 and its container engine to match, and write what is observed under
 HOME/status/. One daemon runs per home. SIGINT or SIGTERM stops it within

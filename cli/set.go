@@ -25,8 +25,14 @@ func (a *app) setCommand() *cobra.Command {
 	var timeout, daemonWait time.Duration
 	var noWait, dryRun bool
 	cmd := &cobra.Command{
-		Use:   "set KEY=VALUE... [--timeout 5m] [--no-wait] [--dry-run]",
-		Short: "Change desired values, keeping the file's comments, and wait for the verdict",
+		Use: "set KEY=VALUE... [--timeout 5m] [--no-wait] [--dry-run]",
+		Example: `  rdd set vm.driver=host running=true
+  rdd set vm.cpus=4 vm.memory=8GiB
+  rdd set containers.web.state=stopped --timeout 1m
+  rdd set 'images."busybox:1.36".state=absent' --dry-run
+  rdd set vm.cpus=         # remove the key: its default applies`,
+		ValidArgsFunction: completeKeys(true),
+		Short:             "Change desired values, keeping the file's comments, and wait for the verdict",
 		Long: `Change values of the desired file and wait until the daemon has reconciled
 the result. KEY is a dotted path of the schema (vm.cpus, running,
 containers.web.state); a map key holding dots, slashes or colons is quoted:

@@ -23,7 +23,10 @@ func (a *app) waitCommand() *cobra.Command {
 	var timeout, daemonWait time.Duration
 	var forFlag string
 	cmd := &cobra.Command{
-		Use:   "wait [--timeout 5m] [--for ready|condition=TYPE[=STATUS]] [--daemon-wait 5s]",
+		Use: "wait [--timeout 5m] [--for ready|condition=TYPE[=STATUS]] [--daemon-wait 5s]",
+		Example: `  rdd daemon & rdd wait
+  rdd wait --timeout 30s
+  rdd wait --for condition=ContainerEngineReady`,
 		Short: "Wait for the verdict on the current desired file",
 		Long: `Wait until the daemon has reconciled the desired file as it is now (its
 digest): exit 0 when ready, 1 when failed (with the reason), 4 on timeout,
