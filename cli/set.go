@@ -18,17 +18,22 @@ import (
 	"github.com/rddproject/rdd/atomicfile"
 	"github.com/rddproject/rdd/desiredit"
 	"github.com/rddproject/rdd/home"
-	"github.com/rddproject/rdd/pidlock"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/watch"
 )
 
 func (a *app) setCommand() *cobra.Command {
-	var timeout time.Duration
+	var timeout, daemonWait time.Duration
 	var noWait, dryRun bool
 	cmd := &cobra.Command{
-		Use:   "set KEY=VALUE... [--timeout 5m] [--no-wait] [--dry-run]",
-		Short: "Change desired values, keeping the file's comments, and wait for the verdict",
+		Use: "set KEY=VALUE... [--timeout 5m] [--no-wait] [--dry-run]",
+		Example: `  rdd set vm.driver=host running=true
+  rdd set vm.cpus=4 vm.memory=8GiB
+  rdd set containers.web.state=stopped --timeout 1m
+  rdd set 'images."busybox:1.36".state=absent' --dry-run
+  rdd set vm.cpus=         # remove the key: its default applies`,
+		ValidArgsFunction: completeKeys(true),
+		Short:             "Change desired values, keeping the file's comments, and wait for the verdict",
 		Long: `Change values of the desired file and wait until the daemon has reconciled
 the result. KEY is a dotted path of the schema (vm.cpus, running,
 containers.web.state); a map key holding dots, slashes or colons is quoted:
@@ -87,21 +92,28 @@ unified diff and writes nothing.`,
 			if noWait {
 				return nil
 			}
-			if running, _, err := pidlock.Held(h.Lock()); err != nil {
+			if up, err := awaitDaemon(cmd.Context(), h, daemonWait); err != nil {
 				return err
-			} else if !running {
+			} else if !up {
 				return withCode(ExitNoDaemon, fmt.Errorf("no rdd daemon is running for %s; %s holds the change, which applies when the daemon starts", h.Dir, target),
 					"start it with `rdd daemon`, or pass --no-wait to only change the file")
 			}
 			if tty {
 				fmt.Fprintf(a.stderr, "rdd: waiting for the daemon's verdict on %s (up to %s)\n", shortDigest(digest), timeout)
 			}
-			return a.wait(cmd.Context(), h, waitSpec{digest: digest, timeout: timeout})
+			if err := a.wait(cmd.Context(), h, waitSpec{digest: digest, timeout: timeout}); err != nil {
+				return err
+			}
+			if tty {
+				fmt.Fprintf(a.stderr, "ready: generation %d\n", a.readyGeneration)
+			}
+			return nil
 		},
 	}
 	fl := cmd.Flags()
 	fl.DurationVar(&timeout, "timeout", 5*time.Minute, "give up waiting after this long (exit 4)")
 	fl.BoolVar(&noWait, "no-wait", false, "return after writing the file, without waiting for the verdict")
+	fl.DurationVar(&daemonWait, "daemon-wait", defaultDaemonWait, "how long a daemon that is starting may take to answer before exit 5")
 	fl.BoolVar(&dryRun, "dry-run", false, "validate and print the change as a unified diff; write nothing")
 	return cmd
 }

@@ -24,8 +24,9 @@ import (
 func tableCommand[T any](a *app, use, short, sub string, header string, row func(T) string, less func(a, b T) int) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:   use + " [-o yaml|json]",
-		Short: short,
+		Use:     use + " [-o yaml|json]",
+		Example: "  rdd " + use + "\n  rdd " + use + " -o yaml",
+		Short:   short,
 		Long: short + `, as the daemon mirrors them in status/` + sub + `/. Exit 5 when no
 daemon is running (the table is then the last one written, not current).`,
 		Args: cobra.NoArgs,

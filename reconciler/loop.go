@@ -35,6 +35,8 @@ type Config struct {
 	Logger  *slog.Logger         // default slog.Default()
 	Daemon  statusdir.DaemonInfo // pid and version written to app.yaml
 	Now     func() time.Time     // default time.Now
+	// Context keeps a docker CLI context at the engine socket. Optional.
+	Context ContextKeeper
 }
 
 // emptyGrace is how long an empty desired file must stay empty before it is
@@ -199,6 +201,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 		socket = vm.Socket
 	}
 	eng := l.cfg.Engine.Reconcile(ctx, d, socket)
+	l.keepContext(d, socket, &eng)
 	tEngine := time.Since(t0)
 	if socket == "" && eng.Reason == "" {
 		eng.Reason = statusdir.EngineStopped

@@ -224,7 +224,8 @@ func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired) reconciler.V
 	if err != nil {
 		if !d.Running && !dr.instanceDirExists() {
 			dr.last = statusdir.VMStatus{Driver: "lima", Instance: Name, Status: statusdir.VMStatusAbsent}
-			return dr.result(statusdir.VMStopped, fmt.Sprintf("no Lima instance %q (and %v)", Name, err))
+			cause, hint, _ := strings.Cut(err.Error(), "\n") // the hint stays on its own line
+			return dr.result(statusdir.VMStopped, strings.TrimSuffix(fmt.Sprintf("no Lima instance %q; %s\n%s", Name, cause, hint), "\n"))
 		}
 		return dr.unobserved(failed, err.Error())
 	}

@@ -511,6 +511,8 @@ func TestLimactlMissing(t *testing.T) {
 	assertContains(t, "message", r.Message, "limactl was not found on PATH", "hint:", "RDD_LIMACTL")
 	if r := f.dr.Reconcile(t.Context(), desired(false)); r.Reason != statusdir.VMStopped {
 		t.Errorf("running: false: %+v", r)
+	} else if first, hint, _ := strings.Cut(r.Message, "\n"); first != `no Lima instance "rd"; limactl was not found on PATH` || !strings.HasPrefix(hint, "hint: install Lima") {
+		t.Errorf("running: false: message %q, want the cause on one line and the hint on the next", r.Message)
 	}
 
 	g := newFixture(t, func(c *Config) { c.Limactl = filepath.Join(t.TempDir(), "limactl") })
