@@ -147,6 +147,8 @@ state described by ~/.rd/desired.yaml, and writes what it observes under
 		a.psCommand(),
 		a.imagesCommand(),
 		a.volumesCommand(),
+		a.planCommand(),
+		a.confirmCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
