@@ -286,6 +286,9 @@ func (a *app) setDryRun(h home.Home, target string, changes []change) error {
 	if _, err := a.stdout.Write(desiredit.Diff(oldName, target, old, data)); err != nil {
 		return err
 	}
+	if fi != nil && bytes.Equal(old, data) {
+		return nil // no change, no plan
+	}
 	d, err := schema.Default().Parse(h.Desired, data)
 	if err != nil {
 		return withCode(ExitInvalid, err, invalidHint) // edit validated it already
