@@ -152,6 +152,8 @@ state described by ~/.rd/desired.yaml, and writes what it observes under
 		a.envCommand(),
 		a.serviceCommand(),
 		a.logsCommand(),
+		a.planCommand(),
+		a.confirmCommand(),
 	)
 	// The completion command takes its output when it is made.
 	root.SetOut(a.stdout)

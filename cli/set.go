@@ -295,8 +295,18 @@ func (a *app) setDryRun(h home.Home, target string, changes []change) error {
 	if fi == nil {
 		oldName = "/dev/null"
 	}
-	_, err = a.stdout.Write(desiredit.Diff(oldName, target, old, data))
-	return err
+	if _, err := a.stdout.Write(desiredit.Diff(oldName, target, old, data)); err != nil {
+		return err
+	}
+	if fi != nil && bytes.Equal(old, data) {
+		return nil // no change, no plan
+	}
+	d, err := schema.Default().Parse(h.Desired, data)
+	if err != nil {
+		return withCode(ExitInvalid, err, invalidHint) // edit validated it already
+	}
+	fmt.Fprintln(a.stdout)
+	return printPlan(a.stdout, a.planOf(h, schema.Digest(data), d), "")
 }
 
 // maxAttempts bounds how often a write starts over because the file was

@@ -20,6 +20,7 @@ const (
 	RunDir      = "run"
 	LockFile    = "daemon.lock"
 	AppliedFile = "applied.yaml"
+	ConfirmFile = "confirm.yaml"
 	LogsDir     = "logs"
 	LogFile     = "daemon.log"
 )
@@ -95,6 +96,10 @@ func (h Home) Lock() string { return filepath.Join(h.Dir, RunDir, LockFile) }
 
 // Applied is the daemon's copy of the last valid desired file.
 func (h Home) Applied() string { return filepath.Join(h.Dir, RunDir, AppliedFile) }
+
+// Confirm records the user's consent to a data-destroying change, for one
+// desired digest (`rdd confirm recreate`).
+func (h Home) Confirm() string { return filepath.Join(h.Dir, RunDir, ConfirmFile) }
 
 // Logs is the daemon's log directory.
 func (h Home) Logs() string { return filepath.Join(h.Dir, LogsDir) }

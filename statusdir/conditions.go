@@ -106,6 +106,7 @@ const (
 	ReasonNotSupported  = "NotSupported" // also: declared objects on containerd
 	ReasonDaemonStopped = "DaemonStopped"
 	ReasonNoValidState  = "NoValidState"
+	ReasonApplying      = "Applying" // Settled False: a change is being applied and is not in force yet
 )
 
 // Reasons of declared objects' conditions ([ObjectCondition]). The

@@ -26,6 +26,17 @@ type App struct {
 	Conditions         []Condition  `yaml:"conditions" json:"conditions"` // sorted by type (SetCondition)
 	VM                 VMStatus     `yaml:"vm" json:"vm"`
 	Engine             EngineStatus `yaml:"engine" json:"engine"`
+	// Applying is set while a change is being applied (a VM restart, an
+	// engine reload...), and gone once it is really in force.
+	Applying *Applying `yaml:"applying,omitempty" json:"applying,omitempty"`
+}
+
+// Applying says which change is being applied: the generation it belongs
+// to, its effect (the vocabulary of package effect) and the keys.
+type Applying struct {
+	Generation int64    `yaml:"generation" json:"generation"`
+	Effect     string   `yaml:"effect" json:"effect"`
+	Keys       []string `yaml:"keys" json:"keys"` // in plan order
 }
 
 // DaemonInfo identifies the daemon that wrote the status.
