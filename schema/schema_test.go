@@ -195,7 +195,8 @@ func TestParseSize(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "running: true\n", "vm: {cpus: 0, memroy: x}\n", "a: &a [*a]\n", "- 1\n",
 		"containers: {web: {state: runing}}\n", "vm:\n\tcpus: 2\n", "\xff\xfe", "x: 1\n---\ny: 2\n",
-		"images: {\"a:b\": {state: present}}\nvolumes: {v: {labels: {a: b}}}\n", "0\n---\r: \""} {
+		"images: {\"a:b\": {state: present}}\nvolumes: {v: {labels: {a: b}}}\n", "0\n---\r: \"",
+		"rs: {web:{state: runing}\n", "a: \"x\n", "a: [b, {c: 'd\n"} {
 		f.Add([]byte(s))
 	}
 	s := Default()
