@@ -311,6 +311,9 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 		return nil, false // same valid content: nothing to parse again
 	}
 	d, err := l.cfg.Schema.Parse(path, data)
+	if err == nil {
+		err = schema.CheckFiles(path, data, d) // vm.caCerts must exist and parse
+	}
 	if err != nil {
 		if changed {
 			l.log.Warn("desired file is invalid; the last valid state stays in force", "digest", digest, "err", err)

@@ -15,6 +15,24 @@ const (
 	VMTypeVZ   = "vz"
 	VMTypeWSL2 = "wsl2"
 
+	// vm.mountType
+	MountTypeReverseSSHFS = "reverse-sshfs"
+	MountType9P           = "9p"
+	MountTypeVirtioFS     = "virtiofs"
+	MountTypeWSL2         = "wsl2"
+
+	// vm.portForwards[].proto
+	ProtoTCP = "tcp"
+	ProtoUDP = "udp"
+
+	// vm.provision[].mode
+	ProvisionSystem = "system"
+	ProvisionUser   = "user"
+
+	// vm.recreate
+	RecreateConfirm = "confirm"
+	RecreateAllow   = "allow"
+
 	// containerEngine.name
 	EngineMoby       = "moby"
 	EngineContainerd = "containerd"
@@ -37,10 +55,14 @@ const (
 // enumTable is every string enum of the schema by field path, in schema
 // order. A map entry's key is written *, a list item [].
 var enumTable = map[string][]string{
-	"vm.driver":            {DriverLima, DriverHost},
-	"vm.type":              {VMTypeQEMU, VMTypeVZ, VMTypeWSL2},
-	"containerEngine.name": {EngineMoby, EngineContainerd},
-	"containers.*.state":   {ContainerRunning, ContainerStopped, ContainerPaused, ContainerAbsent},
-	"volumes.*.state":      {VolumePresent, VolumeAbsent},
-	"images.*.state":       {ImagePresent, ImageAbsent},
+	"vm.driver":               {DriverLima, DriverHost},
+	"vm.type":                 {VMTypeQEMU, VMTypeVZ, VMTypeWSL2},
+	"vm.mountType":            {MountTypeReverseSSHFS, MountType9P, MountTypeVirtioFS, MountTypeWSL2},
+	"vm.portForwards[].proto": {ProtoTCP, ProtoUDP},
+	"vm.provision[].mode":     {ProvisionSystem, ProvisionUser},
+	"vm.recreate":             {RecreateConfirm, RecreateAllow},
+	"containerEngine.name":    {EngineMoby, EngineContainerd},
+	"containers.*.state":      {ContainerRunning, ContainerStopped, ContainerPaused, ContainerAbsent},
+	"volumes.*.state":         {VolumePresent, VolumeAbsent},
+	"images.*.state":          {ImagePresent, ImageAbsent},
 }

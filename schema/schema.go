@@ -75,15 +75,22 @@ func Digest(data []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// Load reads and validates the desired file at path. It returns the bytes
-// read (for the digest) even when they are invalid.
+// Load reads and validates the desired file at path, including the checks
+// of CheckFiles. It returns the bytes read (for the digest) even when they
+// are invalid.
 func (s *Schema) Load(path string) (*Desired, []byte, error) {
 	data, err := ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	d, err := s.Parse(path, data)
-	return d, data, err
+	if err == nil {
+		err = CheckFiles(path, data, d)
+	}
+	if err != nil {
+		return nil, data, err
+	}
+	return d, data, nil
 }
 
 // Parse validates data, naming it file in errors, and returns the desired
@@ -105,7 +112,14 @@ func (s *Schema) Parse(file string, data []byte) (*Desired, error) {
 		w.errs.sort()
 		return nil, w.errs
 	}
-	return s.decode(file, doc, val)
+	d, err := s.decode(file, doc, val)
+	if err != nil {
+		return nil, err
+	}
+	if errs := checkPortForwards(file, doc, d); len(errs) > 0 {
+		return nil, errs
+	}
+	return d, nil
 }
 
 // Defaults returns the desired state of an empty file.

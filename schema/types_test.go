@@ -39,7 +39,7 @@ func (c *shapeChecker) check(path string, sch cue.Value, typ reflect.Type) {
 				c.t.Errorf("%s: the schema has a map; Go has %s", path, typ)
 				return
 			}
-			c.check(path+".*", mapEntry(sch), typ.Elem())
+			c.check(path+".*", Default().mapEntry(sch), typ.Elem())
 			return
 		}
 		if typ.Kind() != reflect.Struct {
@@ -92,18 +92,6 @@ func (c *shapeChecker) check(path string, sch cue.Value, typ reflect.Type) {
 			c.enums[path] = enum
 		}
 	}
-}
-
-// mapEntry returns the schema of an entry of the map sch, as the walker
-// finds it: by asking what may stand at a key the key pattern accepts.
-func mapEntry(sch cue.Value) cue.Value {
-	w := &walker{s: Default()}
-	for _, key := range []string{"a", "A", "a.b"} {
-		if e := w.child(sch, nil, key); e.Err() == nil && e.IncompleteKind() != cue.BottomKind {
-			return e
-		}
-	}
-	return w.s.bottom
 }
 
 func TestGoTypesMatchSchema(t *testing.T) {
