@@ -20,6 +20,7 @@ const (
 	RunDir      = "run"
 	LockFile    = "daemon.lock"
 	AppliedFile = "applied.yaml"
+	HistoryDir  = "history"
 	LogsDir     = "logs"
 	LogFile     = "daemon.log"
 )
@@ -95,6 +96,10 @@ func (h Home) Lock() string { return filepath.Join(h.Dir, RunDir, LockFile) }
 
 // Applied is the daemon's copy of the last valid desired file.
 func (h Home) Applied() string { return filepath.Join(h.Dir, RunDir, AppliedFile) }
+
+// History holds the desired contents the daemon applied, one directory
+// per generation (package history).
+func (h Home) History() string { return filepath.Join(h.Dir, RunDir, HistoryDir) }
 
 // Logs is the daemon's log directory.
 func (h Home) Logs() string { return filepath.Join(h.Dir, LogsDir) }
