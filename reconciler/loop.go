@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rddproject/rdd/history"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 	"github.com/rddproject/rdd/watch"
@@ -33,6 +34,10 @@ type Config struct {
 	Logger  *slog.Logger         // default slog.Default()
 	Daemon  statusdir.DaemonInfo // pid and version written to app.yaml
 	Now     func() time.Time     // default time.Now
+	// Events receives what happened in each pass (events.go); History
+	// keeps each valid content applied. Both optional.
+	Events  *statusdir.EventLog
+	History *history.Store
 }
 
 // emptyGrace is how long an empty desired file must stay empty before it is
@@ -63,6 +68,7 @@ type Loop struct {
 	emptySince time.Time // first read of an empty desired file in a row
 	failures   int       // passes in a row that did not settle, for backoff
 	lastMarker statusdir.Marker
+	ev         eventState // what events.jsonl was last told
 }
 
 // New returns a loop; call Run to start it.
@@ -324,6 +330,7 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 	if l.applied.Digest != digest || l.applied.Generation == 0 {
 		l.applied = statusdir.AppliedRef{Digest: digest, Generation: l.generation}
 		l.saveApplied(data)
+		l.saveHistory(data)
 		l.log.Info("desired state applied", "digest", digest, "generation", l.generation)
 	}
 	return nil, false
@@ -355,8 +362,10 @@ func (l *Loop) observeDigest(digest string) bool {
 	if digest == l.digest && l.generation > 0 {
 		return false
 	}
+	prev := l.digest
 	l.digest = digest
 	l.generation++
+	l.desiredEvent(prev)
 	return true
 }
 
@@ -367,7 +376,12 @@ func statErr(path string) error {
 
 // write renders the pass into status/: object files first, then app.yaml,
 // then the marker. Every write is skipped when its bytes are unchanged.
-func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
+func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) (err error) {
+	defer func() {
+		if err == nil {
+			err = l.recordPass(now, vm, eng, v)
+		}
+	}()
 	gen := l.generation
 	for _, sub := range sortedKeys(eng.Mirrors) {
 		if _, err := l.cfg.Status.SyncDir(sub, eng.Mirrors[sub]); err != nil {
