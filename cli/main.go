@@ -147,6 +147,10 @@ state described by ~/.rd/desired.yaml, and writes what it observes under
 		a.psCommand(),
 		a.imagesCommand(),
 		a.volumesCommand(),
+		a.eventsCommand(),
+		a.historyCommand(),
+		a.diffCommand(),
+		a.rollbackCommand(),
 	)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)

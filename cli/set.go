@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -68,28 +69,7 @@ unified diff and writes nothing.`,
 			if err != nil {
 				return err
 			}
-			digest := schema.Digest(data)
-			tty := isTerminal(a.stderr)
-			if tty {
-				if changed {
-					fmt.Fprintf(a.stderr, "rdd: changed %s (%s)\n", target, shortDigest(digest))
-				} else {
-					fmt.Fprintf(a.stderr, "rdd: %s already has these values; nothing written\n", target)
-				}
-			}
-			if noWait {
-				return nil
-			}
-			if running, _, err := pidlock.Held(h.Lock()); err != nil {
-				return err
-			} else if !running {
-				return withCode(ExitNoDaemon, fmt.Errorf("no rdd daemon is running for %s; %s holds the change, which applies when the daemon starts", h.Dir, target),
-					"start it with `rdd daemon`, or pass --no-wait to only change the file")
-			}
-			if tty {
-				fmt.Fprintf(a.stderr, "rdd: waiting for the daemon's verdict on %s (up to %s)\n", shortDigest(digest), timeout)
-			}
-			return a.wait(cmd.Context(), h, waitSpec{digest: digest, timeout: timeout})
+			return a.waitWritten(cmd.Context(), h, target, data, changed, noWait, timeout)
 		},
 	}
 	fl := cmd.Flags()
@@ -97,6 +77,34 @@ unified diff and writes nothing.`,
 	fl.BoolVar(&noWait, "no-wait", false, "return after writing the file, without waiting for the verdict")
 	fl.BoolVar(&dryRun, "dry-run", false, "validate and print the change as a unified diff; write nothing")
 	return cmd
+}
+
+// waitWritten is what rdd set (and rdd rollback) do once data is in the
+// desired file: say so on a terminal, and unless noWait, wait for the
+// daemon's verdict on exactly that digest.
+func (a *app) waitWritten(ctx context.Context, h home.Home, target string, data []byte, changed, noWait bool, timeout time.Duration) error {
+	digest := schema.Digest(data)
+	tty := isTerminal(a.stderr)
+	if tty {
+		if changed {
+			fmt.Fprintf(a.stderr, "rdd: changed %s (%s)\n", target, shortDigest(digest))
+		} else {
+			fmt.Fprintf(a.stderr, "rdd: %s already has these values; nothing written\n", target)
+		}
+	}
+	if noWait {
+		return nil
+	}
+	if running, _, err := pidlock.Held(h.Lock()); err != nil {
+		return err
+	} else if !running {
+		return withCode(ExitNoDaemon, fmt.Errorf("no rdd daemon is running for %s; %s holds the change, which applies when the daemon starts", h.Dir, target),
+			"start it with `rdd daemon`, or pass --no-wait to only change the file")
+	}
+	if tty {
+		fmt.Fprintf(a.stderr, "rdd: waiting for the daemon's verdict on %s (up to %s)\n", shortDigest(digest), timeout)
+	}
+	return a.wait(ctx, h, waitSpec{digest: digest, timeout: timeout})
 }
 
 // change is one KEY=VALUE argument, read by the schema.
@@ -294,13 +302,20 @@ const maxAttempts = 100
 // fails if another writer created it first; that writer's file is then
 // edited in turn.
 func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bool, error) {
+	return writeDesired(h.Desired, target, func(old []byte) ([]byte, error) { return edit(h.Desired, old, changes) })
+}
+
+// writeDesired replaces target, the file that the desired file desired is
+// or links to, with what apply makes of its current bytes (nil for no
+// file), under its lock, as setWrite describes.
+func writeDesired(desired, target string, apply func(old []byte) ([]byte, error)) ([]byte, bool, error) {
 	for range maxAttempts {
 		fi, err := statTarget(target)
 		if err != nil {
 			return nil, false, err
 		}
 		if fi == nil {
-			data, err := edit(h.Desired, nil, changes)
+			data, err := apply(nil)
 			if err != nil {
 				return nil, false, err
 			}
@@ -312,7 +327,7 @@ func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bo
 			}
 			return data, true, nil
 		}
-		if err := checkWritable(h.Desired, target, fi); err != nil {
+		if err := checkWritable(desired, target, fi); err != nil {
 			return nil, false, err
 		}
 		f, err := lockedfile.OpenFile(target, os.O_RDWR, 0)
@@ -322,7 +337,7 @@ func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bo
 		if err != nil {
 			return nil, false, fmt.Errorf("lock %q: %w", target, err)
 		}
-		data, changed, again, err := editLocked(f, h.Desired, target, changes)
+		data, changed, again, err := editLocked(f, target, apply)
 		f.Close()
 		if again {
 			continue
@@ -334,7 +349,7 @@ func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bo
 
 // editLocked does the read-modify-write while f holds the lock; again
 // means the name no longer refers to the locked file.
-func editLocked(f *lockedfile.File, name, target string, changes []change) (data []byte, changed, again bool, err error) {
+func editLocked(f *lockedfile.File, target string, apply func(old []byte) ([]byte, error)) (data []byte, changed, again bool, err error) {
 	locked, err := f.Stat()
 	if err != nil {
 		return nil, false, false, fmt.Errorf("stat %q: %w", target, err)
@@ -346,7 +361,7 @@ func editLocked(f *lockedfile.File, name, target string, changes []change) (data
 	if err != nil {
 		return nil, false, false, withCode(ExitInvalid, err, "nothing was written")
 	}
-	if data, err = edit(name, old, changes); err != nil {
+	if data, err = apply(old); err != nil {
 		return nil, false, false, err
 	}
 	if bytes.Equal(old, data) {

@@ -25,6 +25,9 @@ import (
 // Keep is how many entries the store keeps; older ones are removed.
 const Keep = 50
 
+// DesiredPath is the path under which an entry stores the desired file.
+const DesiredPath = "desired.yaml"
+
 // MetaFile names the description of an entry in its directory.
 const MetaFile = "meta.yaml"
 

@@ -99,14 +99,10 @@ func (l *Loop) saveHistory(data []byte) {
 		return
 	}
 	e := history.Entry{Generation: l.applied.Generation, Digest: l.applied.Digest, Time: l.cfg.Now()}
-	if err := l.cfg.History.Add(e, map[string][]byte{historyFile: data}); err != nil {
+	if err := l.cfg.History.Add(e, map[string][]byte{history.DesiredPath: data}); err != nil {
 		l.log.Warn("keep the applied desired state in history", "generation", e.Generation, "err", err)
 	}
 }
-
-// historyFile is the path the desired file is stored under in a history
-// entry.
-const historyFile = "desired.yaml"
 
 // recordPass appends the events of the pass just written, and records its
 // verdict in history.
