@@ -87,7 +87,8 @@ func (l *Loop) desiredEvent(prev string) {
 	if l.cfg.Events == nil {
 		return
 	}
-	l.ev.pending = append(l.ev.pending, statusdir.Event{Time: l.cfg.Now(), Generation: l.generation,
+	// No time yet: it takes the time of the pass, like the events after it.
+	l.ev.pending = append(l.ev.pending, statusdir.Event{Generation: l.generation,
 		Type: statusdir.EventDesired, From: prev, To: l.digest})
 }
 
@@ -126,6 +127,11 @@ func (l *Loop) recordPass(now time.Time, vm VMResult, eng EngineResult, v Verdic
 	}
 	if l.cfg.Events == nil {
 		return nil
+	}
+	for i := range l.ev.pending {
+		if l.ev.pending[i].Time.IsZero() {
+			l.ev.pending[i].Time = now
+		}
 	}
 	batch := append(l.ev.pending, evs...)
 	l.ev.pending = nil

@@ -375,13 +375,8 @@ func statErr(path string) error {
 }
 
 // write renders the pass into status/: object files first, then app.yaml,
-// then the marker. Every write is skipped when its bytes are unchanged.
-func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) (err error) {
-	defer func() {
-		if err == nil {
-			err = l.recordPass(now, vm, eng, v)
-		}
-	}()
+// then its events, then the marker. Every write is skipped when its bytes are unchanged.
+func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
 	gen := l.generation
 	for _, sub := range sortedKeys(eng.Mirrors) {
 		if _, err := l.cfg.Status.SyncDir(sub, eng.Mirrors[sub]); err != nil {
@@ -423,6 +418,10 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 		Engine:             eng.Status,
 	}
 	if _, err := l.cfg.Status.WriteYAML(statusdir.AppFile, app); err != nil {
+		return err
+	}
+	// Events before the marker: a script that waited for it finds them.
+	if err := l.recordPass(now, vm, eng, v); err != nil {
 		return err
 	}
 	if v.Marker == "" {

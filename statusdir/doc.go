@@ -43,7 +43,8 @@
 // symbolic link.
 //
 // The order within a reconcile pass is: object files first ([Dir.SyncDir]),
-// then app.yaml, then the marker ([Dir.SetVerdict]) last, so that a waiter
+// then app.yaml, then the pass's events ([EventLog.Append]), then the
+// marker ([Dir.SetVerdict]) last, so that a waiter
 // that sees a marker also sees the state it describes.
 //
 // # Events
