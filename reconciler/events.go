@@ -23,9 +23,14 @@ import (
 // eventState is what the loop last recorded.
 type eventState struct {
 	pending []statusdir.Event // not appended yet: a new digest, or a batch whose append failed
-	conds   []statusdir.Condition
-	marker  string           // ReadyMarker, FailedMarker, or "" before the first verdict
-	verdict statusdir.Marker // the verdict last recorded
+	// The history writes of this pass, made once its marker is written: a
+	// new entry, and a verdict.
+	historyAdd     *history.Entry
+	historyData    []byte
+	historyVerdict *history.Entry // only Generation, Verdict, Reason, Message
+	conds          []statusdir.Condition
+	marker         string           // ReadyMarker, FailedMarker, or "" before the first verdict
+	verdict        statusdir.Marker // the verdict last recorded
 	// objects is what the engine's object files said, by status
 	// subdirectory and name; nil while the engine was not connected, so
 	// that connecting reports no object as new.
@@ -93,15 +98,37 @@ func (l *Loop) desiredEvent(prev string) {
 }
 
 // saveHistory stores data, the valid content just applied, as the history
-// entry of its generation. A failure is logged: history is for people, and
-// the loop goes on without it.
+// entry of its generation, once the pass's marker is written
+// (flushHistory): its synced writes cost more than the rest of a pass, and
+// would delay the verdict.
 func (l *Loop) saveHistory(data []byte) {
 	if l.cfg.History == nil {
 		return
 	}
-	e := history.Entry{Generation: l.applied.Generation, Digest: l.applied.Digest, Time: l.cfg.Now()}
-	if err := l.cfg.History.Add(e, map[string][]byte{history.DesiredPath: data}); err != nil {
-		l.log.Warn("keep the applied desired state in history", "generation", e.Generation, "err", err)
+	l.ev.historyAdd = &history.Entry{Generation: l.applied.Generation, Digest: l.applied.Digest, Time: l.cfg.Now()}
+	l.ev.historyData = data
+}
+
+// flushHistory makes the history writes of the pass, after its marker. A
+// verdict reached in the pass that applied the content goes into the new
+// entry: one write, not two. A failure is logged: history is for people,
+// and the loop goes on without it.
+func (l *Loop) flushHistory() {
+	add, data, v := l.ev.historyAdd, l.ev.historyData, l.ev.historyVerdict
+	l.ev.historyAdd, l.ev.historyData, l.ev.historyVerdict = nil, nil, nil
+	if add != nil {
+		if v != nil && v.Generation == add.Generation {
+			add.Verdict, add.Reason, add.Message = v.Verdict, v.Reason, firstLine(v.Message)
+			v = nil
+		}
+		if err := l.cfg.History.Add(*add, map[string][]byte{history.DesiredPath: data}); err != nil {
+			l.log.Warn("keep the applied desired state in history", "generation", add.Generation, "err", err)
+		}
+	}
+	if v != nil {
+		if err := l.cfg.History.SetVerdict(v.Generation, v.Verdict, v.Reason, v.Message); err != nil {
+			l.log.Warn("record the verdict in history", "generation", v.Generation, "err", err)
+		}
 	}
 }
 
@@ -121,9 +148,7 @@ func (l *Loop) recordPass(now time.Time, vm VMResult, eng EngineResult, v Verdic
 	l.ev.conds, l.ev.marker, l.ev.verdict, l.ev.objects = after.conds, after.marker, after.verdict, after.objects
 
 	if l.cfg.History != nil && v.Marker != "" && (v.Marker != before.marker || !sameMarker(after.verdict, before.verdict)) {
-		if err := l.cfg.History.SetVerdict(l.generation, v.Marker, v.Reason, v.Message); err != nil {
-			l.log.Warn("record the verdict in history", "generation", l.generation, "err", err)
-		}
+		l.ev.historyVerdict = &history.Entry{Generation: l.generation, Verdict: v.Marker, Reason: v.Reason, Message: v.Message}
 	}
 	if l.cfg.Events == nil {
 		return nil

@@ -377,6 +377,7 @@ func statErr(path string) error {
 // write renders the pass into status/: object files first, then app.yaml,
 // then its events, then the marker. Every write is skipped when its bytes are unchanged.
 func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
+	defer l.flushHistory() // after the marker
 	gen := l.generation
 	for _, sub := range sortedKeys(eng.Mirrors) {
 		if _, err := l.cfg.Status.SyncDir(sub, eng.Mirrors[sub]); err != nil {
