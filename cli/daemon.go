@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rddproject/rdd/dockerctx"
+	"github.com/rddproject/rdd/history"
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/pidlock"
 	"github.com/rddproject/rdd/reconciler"
@@ -111,6 +112,8 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 		Grace:   f.grace,
 		Logger:  log,
 		Daemon:  statusdir.DaemonInfo{PID: os.Getpid(), Version: Version},
+		Events:  statusdir.NewEventLog(dir, eventRotation()),
+		History: history.Open(h.History()),
 	})
 	if err != nil {
 		w.Close()
