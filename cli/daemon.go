@@ -100,6 +100,16 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 	defer closeDrivers(vms, log)
 	eng := docker.New(docker.WithLogger(log), docker.WithFullSync(f.resync))
 	defer eng.Close()
+	hist := history.NewWriter(history.Open(h.History()), log)
+	defer func() {
+		// The queued history writes get a moment; the exit stays within
+		// the contract's 2 s.
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		if err := hist.Close(ctx); err != nil {
+			log.Warn("history writes left unfinished at exit", "err", err)
+		}
+	}()
 	loop, err := reconciler.New(reconciler.Config{
 		Context: contextKeeper(log),
 		Desired: h.Desired,
@@ -113,7 +123,7 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 		Logger:  log,
 		Daemon:  statusdir.DaemonInfo{PID: os.Getpid(), Version: Version},
 		Events:  statusdir.NewEventLog(dir, eventRotation()),
-		History: history.Open(h.History()),
+		History: hist,
 	})
 	if err != nil {
 		w.Close()

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rddproject/rdd/atomicfile"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -359,42 +361,13 @@ func writeNew(r *os.Root, rel string, data []byte) error {
 	return err
 }
 
-// replace writes data to rel atomically: a new temporary file beside it,
-// synced, renamed over it, and the directory synced.
+// replace writes data to rel atomically, through the one atomic writer.
 func replace(r *os.Root, rel string, data []byte) error {
-	dir, base := path.Dir(rel), path.Base(rel)
-	for range 100 {
-		tmp := path.Join(dir, TempPrefix+base+"-"+strconv.FormatUint(rand.Uint64(), 36))
-		err := writeNew(r, tmp, data)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err == nil {
-			err = r.Rename(tmp, rel)
-		}
-		if err != nil {
-			r.Remove(tmp)
-			return err
-		}
-		return syncDir(r, dir)
-	}
-	return errors.New("cannot create a temporary file")
+	return atomicfile.WriteIn(r, rel, data, fileMode, atomicfile.Options{})
 }
 
-func syncDir(r *os.Root, dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	f, err := r.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
+// syncDir makes a directory's entries durable.
+func syncDir(r *os.Root, dir string) error { return atomicfile.SyncDir(r, dir) }
 
 // removeTemps removes what a crashed writer left at the top of the store.
 func removeTemps(r *os.Root) {

@@ -109,10 +109,11 @@ func (l *Loop) saveHistory(data []byte) {
 	l.ev.historyData = data
 }
 
-// flushHistory makes the history writes of the pass, after its marker. A
-// verdict reached in the pass that applied the content goes into the new
-// entry: one write, not two. A failure is logged: history is for people,
-// and the loop goes on without it.
+// flushHistory queues the history writes of the pass, after its marker,
+// to the history writer's own goroutine (the loop never waits for their
+// synced writes). A verdict reached in the pass that applied the content
+// goes into the new entry: one write, not two. A failure is logged by the
+// writer: history is for people, and the loop goes on without it.
 func (l *Loop) flushHistory() {
 	add, data, v := l.ev.historyAdd, l.ev.historyData, l.ev.historyVerdict
 	l.ev.historyAdd, l.ev.historyData, l.ev.historyVerdict = nil, nil, nil
@@ -121,14 +122,10 @@ func (l *Loop) flushHistory() {
 			add.Verdict, add.Reason, add.Message = v.Verdict, v.Reason, firstLine(v.Message)
 			v = nil
 		}
-		if err := l.cfg.History.Add(*add, map[string][]byte{history.DesiredPath: data}); err != nil {
-			l.log.Warn("keep the applied desired state in history", "generation", add.Generation, "err", err)
-		}
+		l.cfg.History.Add(*add, map[string][]byte{history.DesiredPath: data})
 	}
 	if v != nil {
-		if err := l.cfg.History.SetVerdict(v.Generation, v.Verdict, v.Reason, v.Message); err != nil {
-			l.log.Warn("record the verdict in history", "generation", v.Generation, "err", err)
-		}
+		l.cfg.History.SetVerdict(v.Generation, v.Verdict, v.Reason, v.Message)
 	}
 }
 

@@ -40,7 +40,7 @@ type Config struct {
 	// Events receives what happened in each pass (events.go); History
 	// keeps each valid content applied. Both optional.
 	Events  *statusdir.EventLog
-	History *history.Store
+	History *history.Writer
 }
 
 // emptyGrace is how long an empty desired file must stay empty before it is
