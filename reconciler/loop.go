@@ -185,7 +185,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	if !ok {
 		vm = VMResult{Reason: VMStartFailed, Message: fmt.Sprintf("vm.driver %q has no driver in this build", d.VM.Driver)}
 	} else {
-		vm = vmDriver.Reconcile(ctx, d)
+		vm = vmDriver.Reconcile(ctx, d, Allow{})
 	}
 	tVM := time.Since(t0)
 

@@ -51,6 +51,9 @@ func Decide(o Observation) Verdict {
 	if d.Kubernetes.Enabled {
 		return failed(ReasonNotSupported, "kubernetes.enabled: true is not supported yet; set it to false (everything else in the file is applied)")
 	}
+	if h := o.VM.Held; h != nil {
+		return failed(h.Reason, "%s", h.Message)
+	}
 	switch o.VM.Reason {
 	case VMStartFailed, VMStopFailed:
 		return failed(o.VM.Reason, "%s", o.VM.Message)

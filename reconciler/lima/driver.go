@@ -11,10 +11,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/rddproject/rdd/effect"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -83,15 +83,26 @@ type Driver struct {
 	changes chan struct{}
 	wg      sync.WaitGroup
 
+	// closing ends when Close is called: every limactl command, also a
+	// forced stop that must outlive a cancelled start, ends with it.
+	closing  context.Context
+	closeAll context.CancelFunc
+	procs    *procSet
+
 	mu sync.Mutex
 	op *operation // running, or finished and not yet collected by Reconcile
 
 	now func() time.Time // time.Now; tests move it
 
+	// observed is the last observation, for Plan; nil before the first.
+	observed *observation
+
 	// Owned by the goroutine calling Reconcile.
-	fail    *failure
-	last    statusdir.VMStatus  // the last observation, shown during operations
-	lastRes reconciler.VMResult // the last result returned
+	expect   *expectation // a started configuration not yet reported by limactl list
+	repaired string       // what the last repair did, for the Running message
+	fail     *failure
+	last     statusdir.VMStatus  // the last observation, shown during operations
+	lastRes  reconciler.VMResult // the last result returned
 }
 
 var _ reconciler.VM = (*Driver)(nil)
@@ -116,38 +127,33 @@ func New(cfg Config) *Driver {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	closing, closeAll := context.WithCancel(context.Background())
 	return &Driver{
-		cfg:     cfg,
-		log:     cfg.Logger.With("driver", "lima", "instance", Name),
-		changes: make(chan struct{}, 1),
-		now:     time.Now,
-		last:    statusdir.VMStatus{Driver: "lima", Instance: Name},
+		closing:  closing,
+		closeAll: closeAll,
+		procs:    &procSet{},
+		cfg:      cfg,
+		log:      cfg.Logger.With("driver", "lima", "instance", Name),
+		changes:  make(chan struct{}, 1),
+		now:      time.Now,
+		last:     statusdir.VMStatus{Driver: "lima", Instance: Name},
 	}
 }
 
 // Changes delivers a wake-up whenever a limactl operation ends.
 func (dr *Driver) Changes() <-chan struct{} { return dr.changes }
 
-// Close cancels a running limactl operation and waits until it has ended.
-// The VM itself is left as it is: a start that was under way goes on in
-// Lima's host agent and is adopted by the next daemon.
-func (dr *Driver) Close() error {
-	dr.mu.Lock()
-	op := dr.op
-	dr.mu.Unlock()
-	if op != nil {
-		op.cancel()
-	}
-	dr.wg.Wait()
-	return nil
-}
-
 // operation is a sequence of limactl commands run in the background.
 type operation struct {
-	reason  string // Starting, Stopping or Restarting while it runs
-	running bool   // the desired `running` it serves
-	key     string // the desired state it serves (planKey)
-	what    string // what it does, for messages
+	reason  string           // Starting, Stopping or Restarting while it runs
+	changes []effect.Change  // what it applies (VMResult.Applying)
+	held    *reconciler.Hold // a change it does not apply, and why
+	want    Spec             // the configuration it starts the instance with
+	starts  bool             // it ends with the instance started
+	repair  *repairLog       // what it repaired, when it repairs
+	running bool             // the desired `running` it serves
+	key     string           // the desired state it serves (planKey)
+	what    string           // what it does, for messages
 	cancel  context.CancelFunc
 
 	// Written by the operation's goroutine under Driver.mu.
@@ -180,13 +186,13 @@ type failure struct {
 // the background. An operation started here runs until it ends, its
 // timeout passes, or ctx ends: ctx must live as long as the daemon (the
 // loop passes its Run context).
-func (dr *Driver) Reconcile(ctx context.Context, d *schema.Desired) reconciler.VMResult {
+func (dr *Driver) Reconcile(ctx context.Context, d *schema.Desired, allow reconciler.Allow) reconciler.VMResult {
 	if ctx.Err() != nil && dr.lastRes.Reason != "" {
 		// The daemon is stopping: this pass must not report what a
 		// cancelled limactl list would make of it.
 		return dr.lastRes
 	}
-	res := dr.reconcile(ctx, d)
+	res := dr.reconcile(ctx, d, allow)
 	if ctx.Err() != nil && dr.lastRes.Reason != "" {
 		return dr.lastRes
 	}
@@ -194,7 +200,7 @@ func (dr *Driver) Reconcile(ctx context.Context, d *schema.Desired) reconciler.V
 	return res
 }
 
-func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired) reconciler.VMResult {
+func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired, allow reconciler.Allow) reconciler.VMResult {
 	if op, running := dr.current(); op != nil {
 		if running {
 			if op.running != d.Running {
@@ -231,22 +237,26 @@ func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired) reconciler.V
 		return dr.unobserved(failed, dr.explain(err, ""))
 	}
 	dr.last = vmStatus(inst)
-
-	p := plan(o, want, d.Running)
-	if specErr != nil {
-		p.Changes = nil // stopping needs no spec; there is nothing to compare
+	dr.setObserved(o)
+	if res, waiting := dr.awaitInForce(o, inst, want, d.Running); waiting {
+		return res
 	}
+
+	var changes []effect.Change
+	if specErr == nil { // stopping needs no spec; there is nothing to compare
+		changes = effects(o, want)
+	}
+	p := decide(o, changes, d.Running, allow)
 	key := planKey(d.Running, want)
+	if p.Action != actNone && p.Action != actHold || o.Status != statusRunning {
+		dr.repaired = ""
+	}
 	switch p.Action {
 	case actNone:
 		dr.fail = nil
 		return dr.steady(o, p, d.Running)
-	case actRefuse:
-		res := dr.result(reconciler.VMStartFailed, refuseMessage(o, p.Changes))
-		if o.Status == statusRunning {
-			res.Socket = o.Applied.Socket // the engine stays connected
-		}
-		return res
+	case actHold:
+		return dr.hold(o, p)
 	case actUnexpected:
 		return dr.result(failed, fmt.Sprintf("limactl list reports Lima instance %q as %q, which rdd does not handle; %s",
 			Name, o.Status, dr.logsHint()))
@@ -261,7 +271,8 @@ func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired) reconciler.V
 		}
 	}
 	op := dr.operationFor(p, d.Running, key)
-	dr.launch(ctx, op, dr.steps(r, p, want))
+	op.want = want
+	dr.launch(ctx, op, dr.steps(r, p, want, o, op))
 	return dr.progress(op)
 }
 
@@ -284,6 +295,7 @@ func (dr *Driver) collect(op *operation) {
 	case op.cancelled:
 		// Not a failure: the desired state changed, or the daemon stops.
 	case op.failReason != "":
+		dr.expect = nil
 		count := 1
 		if dr.fail != nil && dr.fail.key == op.key {
 			count = dr.fail.count + 1
@@ -298,6 +310,14 @@ func (dr *Driver) collect(op *operation) {
 		dr.log.Warn("limactl operation failed", "what", op.what, "reason", op.failReason, "retry_in", wait.String(), "err", op.failMsg)
 	default:
 		dr.fail = nil
+		if op.starts {
+			dr.expect = &expectation{want: op.want, key: op.key, changes: op.changes, reason: op.reason,
+				deadline: dr.now().Add(inForceTimeout)}
+		}
+		if op.repair != nil {
+			dr.repaired = op.repair.String()
+			dr.log.Info("repaired the instance", "what", dr.repaired)
+		}
 	}
 }
 
@@ -321,13 +341,18 @@ func (dr *Driver) progress(op *operation) reconciler.VMResult {
 	dr.mu.Unlock()
 	st := dr.last
 	st.Status = op.reason
-	return reconciler.VMResult{Status: st, Reason: op.reason, Message: op.what + "; now: " + stepName}
+	return reconciler.VMResult{Status: st, Reason: op.reason, Message: op.what + "; now: " + stepName,
+		Applying: reconciler.Applying(op.changes), Held: op.held}
 }
 
 // steady reports an instance that is as desired.
 func (dr *Driver) steady(o observation, p decision, running bool) reconciler.VMResult {
 	if running {
-		res := dr.result(reconciler.VMRunning, fmt.Sprintf("Lima instance %q is running", Name))
+		msg := fmt.Sprintf("Lima instance %q is running", Name)
+		if dr.repaired != "" {
+			msg += "; repaired: " + dr.repaired
+		}
+		res := dr.result(reconciler.VMRunning, msg)
 		res.Socket = o.Applied.Socket
 		return res
 	}
@@ -335,46 +360,9 @@ func (dr *Driver) steady(o observation, p decision, running bool) reconciler.VMR
 	if !o.Exists {
 		msg = fmt.Sprintf("Lima instance %q does not exist yet; it is created at the first start", Name)
 	} else if len(p.Changes) > 0 {
-		msg += "; at the next start: " + changeList(p.Changes)
+		msg += "; at the next start: " + changeList(reconciler.Applying(p.Changes))
 	}
 	return dr.result(reconciler.VMStopped, msg)
-}
-
-func changeList(changes []Change) string {
-	parts := make([]string, len(changes))
-	for i, c := range changes {
-		parts[i] = c.String()
-	}
-	return strings.Join(parts, ", ")
-}
-
-func refuseMessage(o observation, changes []Change) string {
-	state := "stays stopped"
-	if o.Status == statusRunning {
-		state = "keeps running"
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "refused: %s", keysOf(changes, Refuse))
-	for _, c := range changes {
-		if c.Effect == Refuse && c.Key == "vm.disk" {
-			fmt.Fprintf(&b, ": a Lima disk can grow but never shrink; set vm.disk to %s or more", c.From)
-		}
-	}
-	fmt.Fprintf(&b, ". Nothing was changed: Lima instance %q %s as it was", Name, state)
-	if others := othersThan(changes, Refuse); others != "" {
-		fmt.Fprintf(&b, " (also waiting: %s)", others)
-	}
-	return b.String()
-}
-
-func othersThan(changes []Change, e Effect) string {
-	var parts []string
-	for _, c := range changes {
-		if c.Effect != e {
-			parts = append(parts, c.String())
-		}
-	}
-	return strings.Join(parts, ", ")
 }
 
 // planKey identifies a desired state for retries.
@@ -397,7 +385,7 @@ func (dr *Driver) runner() (*runner, error) {
 		}
 		return nil, errors.New("limactl was not found on PATH\nhint: install Lima 1.1 or later (https://lima-vm.io/docs/installation/), or set RDD_LIMACTL to its limactl binary")
 	}
-	return &runner{path: path, home: dr.cfg.Home, env: dr.cfg.Env}, nil
+	return &runner{path: path, home: dr.cfg.Home, env: dr.cfg.Env, procs: dr.procs}, nil
 }
 
 func (dr *Driver) instanceDir() string { return filepath.Join(dr.cfg.Home, Name) }
@@ -528,58 +516,78 @@ func writeRecord(dir string, s Spec) error {
 
 // operationFor describes the operation that carries out p.
 func (dr *Driver) operationFor(p decision, running bool, key string) *operation {
-	op := &operation{running: running, key: key}
+	op := &operation{running: running, key: key, changes: p.Changes}
+	if p.Held != nil {
+		op.held = holdFor(p.Held, true)
+		op.changes = nil // a repair applies none of them
+	} else if !p.Edit && p.Action != actRecreate {
+		op.changes = nil
+	}
 	inst := fmt.Sprintf("Lima instance %q", Name)
+	applying := changeList(reconciler.Applying(op.changes))
 	switch p.Action {
 	case actCreate:
-		op.reason, op.what = reconciler.VMStarting, "creating and starting "+inst
+		op.reason, op.what, op.starts = reconciler.VMStarting, "creating and starting "+inst, true
 	case actStart:
-		op.reason, op.what = reconciler.VMStarting, "starting "+inst
-		if len(p.Changes) > 0 {
-			op.what += " with " + changeList(p.Changes)
+		op.reason, op.what, op.starts = reconciler.VMStarting, "starting "+inst, true
+		if applying != "" {
+			op.what += " with " + applying
 		}
 	case actRestart:
-		op.reason, op.what = reconciler.VMRestarting, "restarting "+inst+" to apply "+changeList(p.Changes)
+		op.reason, op.what, op.starts = reconciler.VMRestarting, "restarting "+inst+" to apply "+applying, true
 	case actRecreate:
-		op.reason, op.what = reconciler.VMRestarting, "recreating "+inst+" (its disk is replaced) for "+keysOf(p.Changes, Recreate)
-		if others := othersThan(p.Changes, Recreate); others != "" {
+		op.reason, op.starts = reconciler.VMRestarting, true
+		op.what = "recreating " + inst + " (its disk is replaced) for " + changeList(withEffect(p.Changes, effect.Recreate, true))
+		if others := changeList(reconciler.Applying(withEffect(p.Changes, effect.Recreate, false))); others != "" {
 			op.what += ", with " + others
 		}
 	case actStop:
 		op.reason, op.what = reconciler.VMStopping, "stopping "+inst
 	case actForceStop:
 		op.reason, op.what = reconciler.VMStopping, "stopping "+inst+" forcibly: limactl reports it Broken"
+		op.repair = &repairLog{}
 	case actRepair:
-		op.reason, op.what = reconciler.VMRestarting, "restarting "+inst+": limactl reports it Broken"
-		if len(p.Changes) > 0 {
-			op.what += "; applying " + changeList(p.Changes)
+		op.reason, op.what, op.starts = reconciler.VMRestarting, "repairing "+inst+": limactl reports it Broken", true
+		op.repair = &repairLog{}
+		if applying != "" {
+			op.what += "; applying " + applying
 		}
 	}
 	return op
 }
 
-// steps lists the limactl commands that carry out p.
-func (dr *Driver) steps(r *runner, p decision, want Spec) []step {
-	needEdit := len(p.Changes) > 0
+// steps lists the limactl commands that carry out p. A Broken instance is
+// first cleared of pid files that name no process of its own, so that
+// `limactl stop --force` (which kills whatever PID the files name) never
+// hits an unrelated process.
+func (dr *Driver) steps(r *runner, p decision, want Spec, o observation, op *operation) []step {
+	var steps []step
+	if o.Status == statusBroken {
+		steps = append(steps, dr.clearStaleStep(o, op.repair, p.Action == actForceStop),
+			dr.forceStopStep(r, reconciler.VMStartFailed, op.repair))
+	}
 	switch p.Action {
 	case actCreate:
 		return []step{dr.createStep(r, want), dr.startStep(r)}
 	case actStart:
-		if needEdit {
+		if p.Edit {
 			return []step{dr.editStep(r, want), dr.startStep(r)}
 		}
 		return []step{dr.startStep(r)}
 	case actRestart:
 		return []step{dr.stopStep(r, reconciler.VMStopFailed), dr.editStep(r, want), dr.startStep(r)}
 	case actRecreate:
-		return []step{dr.stopStep(r, reconciler.VMStopFailed), dr.deleteStep(r), dr.createStep(r, want), dr.startStep(r)}
+		if o.Status == statusRunning {
+			steps = append(steps, dr.stopStep(r, reconciler.VMStopFailed))
+		}
+		return append(steps, dr.deleteStep(r), dr.createStep(r, want), dr.startStep(r))
 	case actStop:
 		return []step{dr.stopStep(r, reconciler.VMStopFailed)}
 	case actForceStop:
-		return []step{dr.forceStopStep(r, reconciler.VMStopFailed)}
+		steps[1].failReason = reconciler.VMStopFailed
+		return steps
 	case actRepair:
-		steps := []step{dr.forceStopStep(r, reconciler.VMStartFailed)}
-		if needEdit {
+		if p.Edit {
 			steps = append(steps, dr.editStep(r, want))
 		}
 		return append(steps, dr.startStep(r))
@@ -621,7 +629,9 @@ func (dr *Driver) startStep(r *runner) step {
 		var ce *cmdError
 		if errors.As(err, &ce) && ce.TimedOut > 0 && ctx.Err() == nil {
 			ce.TimedOut = timeout // the start timeout, not rdd's grace on top
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), forceStopTimeout)
+			// Not ctx: the desired state may have moved on, and the
+			// half-started instance must still be stopped; Close ends it.
+			fctx, cancel := context.WithTimeout(dr.closingCtx(), forceStopTimeout)
 			defer cancel()
 			if _, ferr := r.run(fctx, 0, nil, "stop", "--force", Name); ferr != nil {
 				return fmt.Errorf("%w\nthen stopping it forcibly failed too: %v", err, ferr)
@@ -649,9 +659,12 @@ func (dr *Driver) stopStep(r *runner, failReason string) step {
 	}}
 }
 
-func (dr *Driver) forceStopStep(r *runner, failReason string) step {
+func (dr *Driver) forceStopStep(r *runner, failReason string, log *repairLog) step {
 	return step{name: "limactl stop --force", failReason: failReason, run: func(ctx context.Context) error {
 		_, err := r.run(ctx, forceStopTimeout, nil, "stop", "--force", Name)
+		if err == nil && log != nil {
+			log.add("stopped it forcibly (limactl stop --force), which removed its stale pid and socket files")
+		}
 		return err
 	}}
 }
@@ -666,7 +679,8 @@ func (dr *Driver) deleteStep(r *runner) step {
 // launch runs op's steps in the background, bounded by ctx.
 func (dr *Driver) launch(ctx context.Context, op *operation, steps []step) {
 	octx, cancel := context.WithCancel(ctx)
-	op.cancel = cancel
+	stop := context.AfterFunc(dr.closingCtx(), cancel)
+	op.cancel = func() { stop(); cancel() }
 	op.step = steps[0].name
 	dr.mu.Lock()
 	dr.op = op
