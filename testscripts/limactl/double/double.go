@@ -27,6 +27,16 @@
 //	LIMACTL_DOUBLE_CONTAINERD_SOCK  the containerd socket it exposes (default: none)
 //	LIMACTL_DOUBLE_VERSION          the version it claims (default 1.2.2)
 //
+// A started instance runs as Lima's does: a host agent process (ha.pid,
+// ha.sock) and a VM process (qemu.pid), both the double itself, and its
+// status is computed from those files as Lima 1.2.2 computes it (see
+// agent.go). `limactl _fault NAME KIND` leaves an instance as a power
+// loss or a killed host agent does (KIND: power-loss, kill-hostagent,
+// empty-pid, reuse-pid PID).
+//
+//	LIMACTL_DOUBLE_LIST_CPUS    _double/list-cpus     the cpus list --json reports for a running instance
+//	                                                  (a Lima that has not caught up with an edit)
+//
 // Every invocation is appended to $LIMA_HOME/_double/calls.log (one line:
 // the command and its arguments), and one that is interrupted while it
 // waits (SIGINT or SIGTERM) appends "interrupted: ..." before exiting 1.
@@ -97,6 +107,12 @@ func Main(args []string) int {
 		runErr = h.delete(rest)
 	case "list", "ls":
 		runErr = h.list(rest)
+	case "hostagent":
+		runErr = h.hostagent(rest)
+	case "_qemu":
+		runErr = h.qemu(rest)
+	case "_fault":
+		runErr = h.fault(rest)
 	default:
 		runErr = fmt.Errorf("unknown command %q for %q", cmd, "limactl")
 	}
