@@ -19,7 +19,8 @@
 //	LIMACTL_DOUBLE_FAIL_START   _double/fail-start    start fails with this message
 //	LIMACTL_DOUBLE_FAIL_STOP    _double/fail-stop     a graceful stop fails with this message
 //	LIMACTL_DOUBLE_FAIL_LIST    _double/fail-list     list fails with this message
-//	LIMACTL_DOUBLE_HANG         _double/hang          "start", "stop" and/or "create" (comma-separated) never finish
+//	LIMACTL_DOUBLE_HANG         _double/hang          "start", "stop", "create" and/or "stop-force" (comma-separated) never
+//	                                                  finish; a hanging stop-force also ignores SIGTERM
 //	LIMACTL_DOUBLE_CREATE_DELAY _double/create-delay  how long create takes (default 50ms)
 //	LIMACTL_DOUBLE_START_DELAY  _double/start-delay   how long start takes (default 300ms)
 //	LIMACTL_DOUBLE_STOP_DELAY   _double/stop-delay    how long a graceful stop takes (default 100ms)

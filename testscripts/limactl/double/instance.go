@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -424,6 +425,14 @@ func (h *home) stop(rest []string) error {
 		return err
 	}
 	in := h.inspect(name)
+	if f.bools["force"] && h.hangs("stop-force") {
+		// A forced stop stuck for good, deaf to SIGTERM: only SIGKILL
+		// ends it.
+		signal.Ignore(os.Interrupt, syscall.SIGTERM)
+		h.logCall("hanging:", []string{"stop --force " + name})
+		time.Sleep(10 * time.Minute)
+		return errors.New("stop --force hung for 10 minutes")
+	}
 	if f.bools["force"] {
 		h.stopForcibly(name, in)
 		unlink(st)
