@@ -89,8 +89,9 @@ type Driver struct {
 	closeAll context.CancelFunc
 	procs    *procSet
 
-	mu sync.Mutex
-	op *operation // running, or finished and not yet collected by Reconcile
+	mu       sync.Mutex
+	op       *operation // running, or finished and not yet collected by Reconcile
+	watching bool       // a liveness watch runs
 
 	now func() time.Time // time.Now; tests move it
 
@@ -354,6 +355,7 @@ func (dr *Driver) steady(o observation, p decision, running bool) reconciler.VMR
 		}
 		res := dr.result(reconciler.VMRunning, msg)
 		res.Socket = o.Applied.Socket
+		dr.watchLiveness(o.Applied.VMType)
 		return res
 	}
 	msg := fmt.Sprintf("Lima instance %q is stopped", Name)
