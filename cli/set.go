@@ -15,6 +15,7 @@ import (
 	"github.com/rogpeppe/go-internal/lockedfile"
 	"github.com/spf13/cobra"
 
+	"github.com/rddproject/rdd/atomicfile"
 	"github.com/rddproject/rdd/desiredit"
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/pidlock"
@@ -33,7 +34,13 @@ the result. KEY is a dotted path of the schema (vm.cpus, running,
 containers.web.state); a map key holding dots, slashes or colons is quoted:
 images."ghcr.io/x/y:1".state=absent. VALUE is read as the schema's type for
 KEY (true/false, a number, a size such as 8GiB, one of an enum, a string);
-an empty VALUE removes the key, so its default applies.
+an empty VALUE removes the key, so its default applies. A list or a mapping
+is given whole, in YAML flow syntax, and written so on its key's line:
+  rdd set 'vm.mounts=[{location: ~/src, writable: true}]'
+  rdd set 'containers={web: {state: running}}'
+  rdd set 'vm.mounts=[]'
+Inside it YAML's own rules apply, as in the file: quote a string that
+would read as a number or true/false (labels={tier: "1"}).
 
 All pairs are applied as one edit: one write, one verdict. The edit keeps
 the file's comments, key order, quoting and blank lines; a missing file is
@@ -102,7 +109,7 @@ unified diff and writes nothing.`,
 // change is one KEY=VALUE argument, read by the schema.
 type change struct {
 	path  []string
-	value any // bool, int64 or string; nil removes the key
+	value any // bool, int64, string, or a *yaml.Node list or mapping; nil removes the key
 }
 
 // parseAssignment splits a KEY=VALUE argument at the first '=' outside a
@@ -387,18 +394,16 @@ func checkWritable(desired, target string, fi fs.FileInfo) error {
 // it over target: readers see the old bytes or the new, never a part. The
 // mode (and, for root, the owner) of the old file are kept.
 func replaceFile(target string, data []byte, old fs.FileInfo) error {
-	tmp, err := writeTemp(target, data, old.Mode().Perm())
-	if err != nil {
-		return err
-	}
+	var o atomicfile.Options
 	if st, ok := old.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
-		_ = os.Chown(tmp, int(st.Uid), int(st.Gid)) // best effort: root editing a user's file
+		o.Prepare = func(f *os.File) error {
+			_ = f.Chown(int(st.Uid), int(st.Gid)) // best effort: root editing a user's file
+			return nil
+		}
 	}
-	if err := os.Rename(tmp, target); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("replace %q: %w", target, err)
+	if err := atomicfile.WriteWith(target, data, old.Mode().Perm(), o); err != nil {
+		return fmt.Errorf("cannot replace %s atomically: %w", target, unwrapPath(err))
 	}
-	syncDir(filepath.Dir(target))
 	return nil
 }
 
@@ -408,75 +413,11 @@ func createFile(target string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return fmt.Errorf("create directory for %q: %w", target, err)
 	}
-	tmp, err := writeTemp(target, data, 0o644)
-	if err != nil {
-		return err
-	}
-	err = os.Link(tmp, target)
-	os.Remove(tmp)
-	switch {
-	case err == nil:
-		syncDir(filepath.Dir(target))
-		return nil
-	case errors.Is(err, fs.ErrExist):
+	err := atomicfile.Create(target, data, 0o644)
+	if errors.Is(err, fs.ErrExist) {
 		return fs.ErrExist
 	}
-	// A file system without hard links: create exclusively, then write.
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fs.ErrExist
-		}
-		return fmt.Errorf("create %q: %w", target, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %q: %w", target, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %q: %w", target, err)
-	}
-	return f.Close()
-}
-
-// writeTemp writes data, synced, to a new hidden file beside target and
-// returns its name.
-func writeTemp(target string, data []byte, perm fs.FileMode) (string, error) {
-	dir := filepath.Dir(target)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(target)+".rdd-*")
-	if err != nil {
-		return "", fmt.Errorf("cannot create a file in %s to replace %s atomically: %w", dir, filepath.Base(target), unwrapPath(err))
-	}
-	name := f.Name()
-	fail := func(err error) (string, error) {
-		f.Close()
-		os.Remove(name)
-		return "", fmt.Errorf("write %q: %w", name, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("write %q: %w", name, err)
-	}
-	return name, nil
-}
-
-// syncDir makes a rename or link in dir durable; file systems that cannot
-// sync a directory are fine without it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
+	return err
 }
 
 func unwrapPath(err error) error {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/pidlock"
-	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
@@ -222,7 +221,7 @@ func timeoutError(spec waitSpec, want string, last statusdir.Snapshot, waited ti
 		}
 		typ := spec.condT
 		if typ == "" {
-			typ = reconciler.CondSettled
+			typ = statusdir.CondSettled
 		}
 		if c, ok := statusdir.FindCondition(app.Conditions, typ); ok {
 			seen = fmt.Sprintf("%s=%s, reason %s: %s", c.Type, c.Status, c.Reason, firstLine(c.Message))

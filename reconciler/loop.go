@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rddproject/rdd/atomicfile"
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 	"github.com/rddproject/rdd/watch"
@@ -183,7 +185,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	vmDriver, ok := l.cfg.VMs[d.VM.Driver]
 	var vm VMResult
 	if !ok {
-		vm = VMResult{Reason: VMStartFailed, Message: fmt.Sprintf("vm.driver %q has no driver in this build", d.VM.Driver)}
+		vm = VMResult{Reason: statusdir.VMStartFailed, Message: fmt.Sprintf("vm.driver %q has no driver in this build", d.VM.Driver)}
 	} else {
 		vm = vmDriver.Reconcile(ctx, d, Allow{})
 	}
@@ -199,13 +201,13 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	eng := l.cfg.Engine.Reconcile(ctx, d, socket)
 	tEngine := time.Since(t0)
 	if socket == "" && eng.Reason == "" {
-		eng.Reason = EngineStopped
+		eng.Reason = statusdir.EngineStopped
 	}
-	if eng.Reason == EngineConnecting && eng.Status.Socket == l.connSocket {
+	if eng.Reason == statusdir.EngineConnecting && eng.Status.Socket == l.connSocket {
 		if l.connSince.IsZero() {
 			l.connSince = now
 		}
-	} else if eng.Reason == EngineConnecting {
+	} else if eng.Reason == statusdir.EngineConnecting {
 		// A new socket starts a new streak: its grace period is its own.
 		l.connSince, l.connSocket = now, eng.Status.Socket
 	} else {
@@ -222,7 +224,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	if err != nil {
 		l.log.Error("write status", "err", err)
 		l.failures++
-		return backoff(l.failures)
+		return backoff.Delay(l.failures, minBackoff, maxBackoff)
 	}
 
 	next := l.cfg.Resync
@@ -230,14 +232,14 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 		l.failures = 0
 	} else {
 		l.failures++
-		next = backoff(l.failures)
+		next = backoff.Delay(l.failures, minBackoff, maxBackoff)
 	}
 	for _, r := range []time.Duration{vm.Requeue, eng.Requeue} {
 		if r > 0 && r < next {
 			next = r
 		}
 	}
-	if eng.Reason == EngineConnecting && l.cfg.Grace > connecting {
+	if eng.Reason == statusdir.EngineConnecting && l.cfg.Grace > connecting {
 		// Wake exactly when the grace period ends, so the failure is
 		// reported on time even if nothing else happens.
 		next = min(next, l.cfg.Grace-connecting)
@@ -249,22 +251,14 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 // desired state was ever applied.
 func (l *Loop) report(now time.Time, invalid *Outcome) time.Duration {
 	const msg = "not observed: no valid desired state has been applied yet"
-	vm := VMResult{Reason: ReasonNoValidState, Message: msg}
-	eng := EngineResult{Reason: ReasonNoValidState, Message: msg}
+	vm := VMResult{Reason: statusdir.ReasonNoValidState, Message: msg}
+	eng := EngineResult{Reason: statusdir.ReasonNoValidState, Message: msg}
 	v := Decide(Observation{Invalid: invalid, VM: vm, Engine: eng})
 	if err := l.write(now, invalid, vm, eng, v); err != nil {
 		l.log.Error("write status", "err", err)
 	}
 	l.failures++
-	return backoff(l.failures)
-}
-
-func backoff(failures int) time.Duration {
-	d := minBackoff
-	for i := 1; i < failures && d < maxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, maxBackoff)
+	return backoff.Delay(l.failures, minBackoff, maxBackoff)
 }
 
 // readDesired reads and validates the desired file, bumping the generation
@@ -287,11 +281,11 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 			return nil, true
 		case errors.Is(statErr(path), fs.ErrNotExist):
 			l.observeDigest("")
-			return &Outcome{Reason: ReasonMissing, Message: fmt.Sprintf(
+			return &Outcome{Reason: statusdir.ReasonMissing, Message: fmt.Sprintf(
 				"%s does not exist; the last valid desired state stays in force (create it, or run `rdd init`)", path)}, false
 		}
 		l.observeDigest("") // no content to name: a directory, a FIFO...
-		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}, false
+		return &Outcome{Reason: statusdir.ReasonInvalid, Message: err.Error()}, false
 	}
 	if len(data) == 0 {
 		// An empty read is "not yet": a truncate-then-write save (cp, a
@@ -318,7 +312,7 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 		if changed {
 			l.log.Warn("desired file is invalid; the last valid state stays in force", "digest", digest, "err", err)
 		}
-		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}, false
+		return &Outcome{Reason: statusdir.ReasonInvalid, Message: err.Error()}, false
 	}
 	l.desired = d
 	if l.applied.Digest != digest || l.applied.Generation == 0 {
@@ -336,13 +330,9 @@ func (l *Loop) saveApplied(data []byte) {
 	if l.cfg.Applied == "" {
 		return
 	}
-	tmp := l.cfg.Applied + ".tmp"
 	err := os.MkdirAll(filepath.Dir(l.cfg.Applied), 0o700)
 	if err == nil {
-		err = os.WriteFile(tmp, data, 0o600)
-	}
-	if err == nil {
-		err = os.Rename(tmp, l.cfg.Applied)
+		err = atomicfile.Write(l.cfg.Applied, data, 0o600)
 	}
 	if err != nil {
 		l.log.Warn("save the last valid desired state", "path", l.cfg.Applied, "err", err)
@@ -369,33 +359,33 @@ func statErr(path string) error {
 // then the marker. Every write is skipped when its bytes are unchanged.
 func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
 	gen := l.generation
-	for _, sub := range sortedKeys(eng.Mirrors) {
-		if _, err := l.cfg.Status.SyncDir(sub, eng.Mirrors[sub]); err != nil {
+	for _, m := range eng.Mirrors {
+		if _, err := l.cfg.Status.SyncMirror(m); err != nil {
 			return err
 		}
 	}
 
-	valid := statusdir.Condition{Type: CondValid, Status: statusdir.True, Reason: ReasonValid, ObservedGeneration: gen}
+	valid := statusdir.Condition{Type: statusdir.CondValid, Status: statusdir.True, Reason: statusdir.ReasonValid, ObservedGeneration: gen}
 	if invalid != nil {
 		valid.Status, valid.Reason, valid.Message = statusdir.False, invalid.Reason, invalid.Message
 	}
-	settled := statusdir.Condition{Type: CondSettled, Status: statusdir.False, Reason: v.Reason, Message: v.Message, ObservedGeneration: gen}
+	settled := statusdir.Condition{Type: statusdir.CondSettled, Status: statusdir.False, Reason: v.Reason, Message: v.Message, ObservedGeneration: gen}
 	if v.Marker == statusdir.ReadyMarker {
 		settled.Status = statusdir.True
 	}
 	for _, c := range []statusdir.Condition{
 		valid,
-		{Type: CondRunning, Status: runningCondition(vm), Reason: vm.Reason, Message: vm.Message, ObservedGeneration: gen},
-		{Type: CondEngine, Status: engineCondition(eng), Reason: eng.Reason, Message: eng.Message, ObservedGeneration: gen},
+		{Type: statusdir.CondRunning, Status: runningCondition(vm), Reason: vm.Reason, Message: vm.Message, ObservedGeneration: gen},
+		{Type: statusdir.CondEngine, Status: engineCondition(eng), Reason: eng.Reason, Message: eng.Message, ObservedGeneration: gen},
 		settled,
 	} {
 		l.conds = statusdir.SetCondition(l.conds, c, now)
 	}
 	if l.desired != nil && l.desired.Kubernetes.Enabled {
-		l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: CondKubernetes, Status: statusdir.False,
-			Reason: ReasonNotSupported, Message: "Kubernetes is not built yet", ObservedGeneration: gen}, now)
+		l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: statusdir.CondKubernetes, Status: statusdir.False,
+			Reason: statusdir.ReasonNotSupported, Message: "Kubernetes is not built yet", ObservedGeneration: gen}, now)
 	} else {
-		l.conds = removeCondition(l.conds, CondKubernetes)
+		l.conds = removeCondition(l.conds, statusdir.CondKubernetes)
 	}
 
 	app := statusdir.App{
@@ -433,8 +423,8 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 // a daemon that is gone.
 func (l *Loop) shutdown() error {
 	now := l.cfg.Now()
-	l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: CondSettled, Status: statusdir.Unknown,
-		Reason: ReasonDaemonStopped, Message: "the rdd daemon stopped; status is not current", ObservedGeneration: l.generation}, now)
+	l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: statusdir.CondSettled, Status: statusdir.Unknown,
+		Reason: statusdir.ReasonDaemonStopped, Message: "the rdd daemon stopped; status is not current", ObservedGeneration: l.generation}, now)
 	app, err := statusdir.ReadApp(l.cfg.Status.Root())
 	if err != nil {
 		app = &statusdir.App{Daemon: l.cfg.Daemon}

@@ -18,11 +18,6 @@ const (
 	// is EncodeName(name) + ObjectExt.
 	ObjectExt = ".yaml"
 
-	// TempPrefix starts the name of every temporary file a writer creates
-	// next to its target. Open removes such files left by a crashed writer,
-	// and watchers may ignore them.
-	TempPrefix = ".tmp-"
-
 	// MaxEncodedLen bounds the length of EncodeName's result in bytes.
 	MaxEncodedLen = 200
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/rddproject/rdd/atomicfile"
 )
 
 // WatchRemovals calls wake whenever a file or directory of the status
@@ -42,7 +43,7 @@ func (d *Dir) WatchRemovals(ctx context.Context, wake func()) error {
 			if !ok {
 				return nil
 			}
-			if strings.HasPrefix(filepath.Base(ev.Name), TempPrefix) {
+			if strings.HasPrefix(filepath.Base(ev.Name), atomicfile.TempPrefix) {
 				continue
 			}
 			switch {

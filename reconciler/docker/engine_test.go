@@ -44,12 +44,12 @@ func TestReconcileWithoutEngine(t *testing.T) {
 		d       *schema.Desired
 		socket  string
 		reason  string
-		cleared bool // every subdirectory emptied; otherwise no Mirrors at all (files kept)
+		cleared bool // every subdirectory emptied; otherwise every one left as it is (files kept)
 	}{
-		{"running false", moby(false), "", reconciler.EngineStopped, true},
-		{"VM not up yet", moby(true), "", reconciler.EngineStopped, false},
-		{"containerd", &schema.Desired{Running: true, ContainerEngine: schema.ContainerEngine{Name: "containerd"}}, "/nowhere.sock", reconciler.EngineNotApplicable, true},
-		{"unknown engine", &schema.Desired{Running: true, ContainerEngine: schema.ContainerEngine{Name: "podman"}}, "/nowhere.sock", reconciler.EngineConnectFailed, false},
+		{"running false", moby(false), "", statusdir.EngineStopped, true},
+		{"VM not up yet", moby(true), "", statusdir.EngineStopped, false},
+		{"containerd", &schema.Desired{Running: true, ContainerEngine: schema.ContainerEngine{Name: "containerd"}}, "/nowhere.sock", statusdir.EngineNotApplicable, true},
+		{"unknown engine", &schema.Desired{Running: true, ContainerEngine: schema.ContainerEngine{Name: "podman"}}, "/nowhere.sock", statusdir.EngineConnectFailed, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := New().Reconcile(t.Context(), tc.d, tc.socket)
@@ -60,14 +60,14 @@ func TestReconcileWithoutEngine(t *testing.T) {
 				t.Errorf("no message")
 			}
 			if !tc.cleared {
-				if res.Mirrors != nil {
-					t.Errorf("mirrors = %v, want none (keep the files)", res.Mirrors)
+				if !leavesAll(res) {
+					t.Errorf("mirrors = %v, want every directory left (keep the files)", res.Mirrors)
 				}
 				return
 			}
 			for _, sub := range []string{containersDir, imagesDir, volumesDir, namespacesDir} {
-				if files, ok := res.Mirrors[sub]; !ok || len(files) != 0 {
-					t.Errorf("mirrors[%s] = %v, %v; want an empty map (clear)", sub, files, ok)
+				if m, ok := mirrorOf(res, sub); !ok || m.Leave || len(m.Files) != 0 {
+					t.Errorf("mirror of %s = %v, %v; want it cleared", sub, m, ok)
 				}
 			}
 		})
@@ -75,7 +75,7 @@ func TestReconcileWithoutEngine(t *testing.T) {
 }
 
 // An engine that does not answer is Connecting, keeps every file (no
-// Mirrors), and tries again with a backoff that is capped.
+// directory left as it is), and tries again with a backoff that is capped.
 func TestConnectBackoff(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), "none.sock")
 	e := New()
@@ -84,15 +84,15 @@ func TestConnectBackoff(t *testing.T) {
 	var got []time.Duration
 	for range 7 {
 		res := e.Reconcile(t.Context(), moby(true), socket)
-		if res.Reason != reconciler.EngineConnecting || res.Mirrors != nil {
-			t.Fatalf("reason %s, mirrors %v; want Connecting and none", res.Reason, res.Mirrors)
+		if res.Reason != statusdir.EngineConnecting || !leavesAll(res) {
+			t.Fatalf("reason %s, mirrors %v; want Connecting and every directory left", res.Reason, res.Mirrors)
 		}
 		if !strings.Contains(res.Message, socket) {
 			t.Errorf("message %q does not name the socket", res.Message)
 		}
 		// A pass before the backoff ends makes no new attempt.
 		early := e.Reconcile(t.Context(), moby(true), socket)
-		if early.Reason != reconciler.EngineConnecting || early.Requeue != res.Requeue {
+		if early.Reason != statusdir.EngineConnecting || early.Requeue != res.Requeue {
 			t.Errorf("early pass: %s, requeue %s; want Connecting, %s", early.Reason, early.Requeue, res.Requeue)
 		}
 		got = append(got, res.Requeue)
@@ -122,7 +122,7 @@ func TestContainers(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	res := h.waitReason(reconciler.EngineConnected)
+	res := h.waitReason(statusdir.EngineConnected)
 	if res.Status.Version == "" || res.Status.APIVersion == "" || !strings.Contains(res.Message, res.Status.APIVersion) {
 		t.Errorf("status %+v, message %q: want the engine and API versions", res.Status, res.Message)
 	}
@@ -135,14 +135,14 @@ func TestContainers(t *testing.T) {
 		hc.PortBindings = nat.PortMap{"80/tcp": {{HostIP: "127.0.0.1"}}}
 	})
 	data := h.waitFile(containersDir, web, "state: created", "name: "+web, "id: "+id, "image: "+f.base, "rdd.test: "+web)
-	cf := decodeFile[ContainerFile](t, data)
+	cf := decodeFile[statusdir.ContainerFile](t, data)
 	if len(cf.Ports) != 2 || cf.Ports[0].Name != "80/tcp" || cf.Ports[1].Name != "443/tcp" || len(cf.Ports[0].Bindings) != 0 {
 		t.Errorf("ports of a created container = %+v; want 80/tcp, 443/tcp without bindings", cf.Ports)
 	}
 
 	f.check("start", f.cli.ContainerStart(f.ctx(), id, container.StartOptions{}))
 	data = h.waitFile(containersDir, web, "state: running")
-	cf = decodeFile[ContainerFile](t, data)
+	cf = decodeFile[statusdir.ContainerFile](t, data)
 	if len(cf.Ports) != 2 || len(cf.Ports[0].Bindings) == 0 || cf.Ports[0].Bindings[0].HostIP != "127.0.0.1" || cf.Ports[0].Bindings[0].HostPort == "" || len(cf.Ports[1].Bindings) != 0 {
 		t.Errorf("ports of a running container = %+v; want 80/tcp bound on 127.0.0.1 and 443/tcp unbound", cf.Ports)
 	}
@@ -156,7 +156,7 @@ func TestContainers(t *testing.T) {
 	h.waitFile(containersDir, web, "state: running")
 	f.check("stop", f.cli.ContainerStop(f.ctx(), id, container.StopOptions{}))
 	data = h.waitFile(containersDir, web, "state: exited", "exitCode: 0")
-	if cf = decodeFile[ContainerFile](t, data); cf.Finished.IsZero() || len(cf.Ports[0].Bindings) != 0 {
+	if cf = decodeFile[statusdir.ContainerFile](t, data); cf.Finished.IsZero() || len(cf.Ports[0].Bindings) != 0 {
 		t.Errorf("a stopped container has no finish time, or still has bindings:\n%s", data)
 	}
 
@@ -191,7 +191,7 @@ func TestImages(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 
 	repo := uniq("rddtest-img")
 	baseID := func() string {
@@ -238,7 +238,7 @@ func TestVolumes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 
 	name := "My_Vol_Ume_" + strings.TrimPrefix(uniq("x"), "x-")
 	_, err := f.cli.VolumeCreate(f.ctx(), volume.CreateOptions{Name: name, Labels: map[string]string{"rdd.test": name}})
@@ -261,7 +261,7 @@ func TestEngineOffAndOn(t *testing.T) {
 	socket := sharedSocket()
 	f := newFixture(t, socket)
 	h := newHarness(t, socket).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	name := uniq("rdd-onoff")
 	f.create(name, nil)
 	vol := uniq("rdd-onoff")
@@ -282,7 +282,7 @@ func TestEngineOffAndOn(t *testing.T) {
 	}
 	restored := func() {
 		t.Helper()
-		h.waitReason(reconciler.EngineConnected)
+		h.waitReason(statusdir.EngineConnected)
 		if c := h.waitFile(containersDir, name); string(c) != string(c0) {
 			t.Errorf("container file came back different:\n%s\nwas:\n%s", c, c0)
 		}
@@ -293,21 +293,21 @@ func TestEngineOffAndOn(t *testing.T) {
 	}
 
 	h.set("", func(d *schema.Desired) { d.Running = true })
-	h.waitReason(reconciler.EngineStopped)
+	h.waitReason(statusdir.EngineStopped)
 	if h.file(containersDir, name) == nil {
 		t.Errorf("a VM that is not up yet cleared the mirrors")
 	}
 
 	h.set("", func(d *schema.Desired) { d.Running = false })
 	h.waitFor("every mirror cleared", empty)
-	if res, _, _ := h.result(); res.Reason != reconciler.EngineStopped {
+	if res, _, _ := h.result(); res.Reason != statusdir.EngineStopped {
 		t.Errorf("reason = %s, want Stopped", res.Reason)
 	}
 	h.set(socket, func(d *schema.Desired) { d.Running = true })
 	restored()
 
 	h.set(socket, func(d *schema.Desired) { d.ContainerEngine.Name = "containerd" })
-	h.waitReason(reconciler.EngineNotApplicable)
+	h.waitReason(statusdir.EngineNotApplicable)
 	h.waitFor("every mirror cleared", empty)
 	h.set(socket, func(d *schema.Desired) { d.ContainerEngine.Name = "moby" })
 	restored()
@@ -324,7 +324,7 @@ func TestInspectFaults(t *testing.T) {
 	xid := f.create(x, nil)
 	f.create(y, nil)
 	h := newHarness(t, p.socket, WithFullSync(time.Hour)).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	h.waitFile(containersDir, x, "state: created")
 	h.waitFile(containersDir, y, "state: created")
 	if inspects, _ := p.counts(xid); inspects != 1 {
@@ -345,7 +345,7 @@ func TestInspectFaults(t *testing.T) {
 	h.waitFor("a full sync after the reconnect that fails to inspect x", func() bool {
 		_, failed := p.counts(xid)
 		res, _, _ := h.result()
-		return h.e.connects.Load() > connects && failed > 0 && res.Reason == reconciler.EngineConnected
+		return h.e.connects.Load() > connects && failed > 0 && res.Reason == statusdir.EngineConnected
 	})
 	sameStamps(t, "after a failed inspect in a full sync", before, only(stamps(t, h.dir.Root()), rel(containersDir, x), rel(containersDir, y)))
 	if res, _, _ := h.result(); !strings.Contains(res.Message, "could not be read") || !strings.Contains(res.Message, "injected fault") {
@@ -393,7 +393,7 @@ func TestListFaults(t *testing.T) {
 	f.create(y, nil)
 	h.waitFor("two failed container lists", func() bool { return p.listFailures() >= 2 })
 	res, _, _ := h.result()
-	if res.Reason != reconciler.EngineConnected || !strings.Contains(res.Message, "list containers") {
+	if res.Reason != statusdir.EngineConnected || !strings.Contains(res.Message, "list containers") {
 		t.Errorf("%s: %q; want Connected, reporting the failed list", res.Reason, res.Message)
 	}
 	if res.Requeue < 100*time.Millisecond {
@@ -488,7 +488,7 @@ func TestPrivateDockerd(t *testing.T) {
 
 	settle := func(h *harness) {
 		t.Helper()
-		h.waitReason(reconciler.EngineConnected)
+		h.waitReason(statusdir.EngineConnected)
 		h.waitFile(containersDir, name, "state: created")
 		h.waitFile(volumesDir, vol, "name: "+vol)
 		h.waitFile(imagesDir, "rddtest/private:1", "tag: rddtest/private:1")
@@ -507,7 +507,7 @@ func TestPrivateDockerd(t *testing.T) {
 			t.Errorf("%d full resyncs wrote %d files", after-passes, writtenAfter-written)
 		}
 		sameStamps(t, "after full resyncs", before, stamps(t, h.dir.Root()))
-		if res.Reason != reconciler.EngineConnected {
+		if res.Reason != statusdir.EngineConnected {
 			t.Errorf("reason = %s: %s", res.Reason, res.Message)
 		}
 	})
@@ -518,15 +518,15 @@ func TestPrivateDockerd(t *testing.T) {
 		before := stamps(t, h.dir.Root())
 
 		d.kill()
-		res := h.waitReason(reconciler.EngineConnecting)
-		if res.Mirrors != nil || !strings.Contains(res.Message, d.socket) {
-			t.Errorf("while dockerd is down: mirrors %v, message %q; want none, naming the socket", res.Mirrors, res.Message)
+		res := h.waitReason(statusdir.EngineConnecting)
+		if !leavesAll(res) || !strings.Contains(res.Message, d.socket) {
+			t.Errorf("while dockerd is down: mirrors %v, message %q; want every directory left, naming the socket", res.Mirrors, res.Message)
 		}
 		h.waitPasses(2) // reconnect attempts
 		sameStamps(t, "while dockerd is down", before, stamps(t, h.dir.Root()))
 
 		d.start(t)
-		h.waitReason(reconciler.EngineConnected) // a pass that synced everything
+		h.waitReason(statusdir.EngineConnected) // a pass that synced everything
 		sameStamps(t, "after dockerd came back", before, stamps(t, h.dir.Root()))
 		if got := len(stamps(t, h.dir.Root())); got != len(before) {
 			t.Errorf("%d files after the restart, want %d", got, len(before))
@@ -566,11 +566,32 @@ func TestWatcherEndBackoff(t *testing.T) {
 		e.now = func() time.Time { return now }
 		e.keep(ended(tc.lived))
 		res := e.Reconcile(t.Context(), moby(true), socket)
-		if res.Reason != reconciler.EngineConnecting || res.Requeue != tc.requeue || !strings.Contains(res.Message, tc.message) {
+		if res.Reason != statusdir.EngineConnecting || res.Requeue != tc.requeue || !strings.Contains(res.Message, tc.message) {
 			t.Errorf("lived %s: %s, requeue %s, %q; want Connecting, %s, %q", tc.lived, res.Reason, res.Requeue, res.Message, tc.requeue, tc.message)
 		}
 		if e.current() != nil {
 			t.Errorf("lived %s: the ended connection is still kept", tc.lived)
 		}
 	}
+}
+
+// mirrorOf is the mirror of dir in res.
+func mirrorOf(res reconciler.EngineResult, dir string) (statusdir.Mirror, bool) {
+	for _, m := range res.Mirrors {
+		if m.Dir == dir {
+			return m, true
+		}
+	}
+	return statusdir.Mirror{}, false
+}
+
+// leavesAll reports whether res names every object directory and leaves
+// each as it is.
+func leavesAll(res reconciler.EngineResult) bool {
+	for _, dir := range statusdir.ObjectDirs() {
+		if m, ok := mirrorOf(res, dir); !ok || !m.Leave {
+			return false
+		}
+	}
+	return len(res.Mirrors) == len(statusdir.ObjectDirs())
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/rddproject/rdd/effect"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
+	"github.com/rddproject/rdd/statusdir"
 )
 
 func TestReconcile(t *testing.T) {
@@ -14,7 +15,7 @@ func TestReconcile(t *testing.T) {
 	d := schema.Default().Defaults()
 	d.VM.Driver = "host"
 
-	if r := h.Reconcile(t.Context(), d, reconciler.Allow{}); r.Reason != reconciler.VMStopped || r.Socket != "" {
+	if r := h.Reconcile(t.Context(), d, reconciler.Allow{}); r.Reason != statusdir.VMStopped || r.Socket != "" {
 		t.Errorf("running=false: %+v", r)
 	}
 	d.Running = true
@@ -29,7 +30,7 @@ func TestReconcile(t *testing.T) {
 		env["DOCKER_HOST"] = tc.dockerHost
 		d.ContainerEngine.Socket = tc.socket
 		r := h.Reconcile(t.Context(), d, reconciler.Allow{})
-		if r.Reason != reconciler.VMRunning || r.Socket != tc.want || r.Status.Driver != "host" {
+		if r.Reason != statusdir.VMRunning || r.Socket != tc.want || r.Status.Driver != "host" {
 			t.Errorf("socket %q DOCKER_HOST %q: %+v, want socket %q", tc.socket, tc.dockerHost, r, tc.want)
 		}
 	}

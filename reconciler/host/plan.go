@@ -8,8 +8,13 @@ import (
 	"github.com/rddproject/rdd/schema"
 )
 
-// NoVM is the reason every vm.* change has with this driver.
-const NoVM = "vm.driver is host: there is no VM"
+// Why changes have the effects they have with this driver. NoVM is the
+// reason of every vm.* change.
+const (
+	NoVM          = "vm.driver is host: there is no VM"
+	whySocket     = "the engine drops its connection and connects to the new socket"
+	whyEngineName = "vm.driver is host: the engine is whatever dockerd answers at the socket; rdd does not choose it"
+)
 
 // Plan lists the changes from the state in force (Applied, else the last
 // desired state Reconcile was given) to d. Every vm.* key is none, as
@@ -46,11 +51,11 @@ func (h *Driver) Plan(d *schema.Desired) []effect.Change {
 	}
 	if fs, ts := h.Socket(from), h.Socket(d); fs != ts {
 		out = append(out, effect.Change{Key: "containerEngine.socket", From: fs, To: ts, Effect: effect.Live,
-			Reason: "the engine drops its connection and connects to the new socket"})
+			Reason: whySocket})
 	}
 	if from.ContainerEngine.Name != d.ContainerEngine.Name {
 		out = append(out, effect.Change{Key: "containerEngine.name", From: from.ContainerEngine.Name, To: d.ContainerEngine.Name,
-			Effect: effect.None, Reason: "vm.driver is host: the engine is whatever dockerd answers at the socket; rdd does not choose it"})
+			Effect: effect.None, Reason: whyEngineName})
 	}
 	return out
 }

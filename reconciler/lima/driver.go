@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rddproject/rdd/atomicfile"
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/effect"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
@@ -214,9 +216,9 @@ func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired, allow reconc
 		dr.collect(op)
 	}
 
-	failed := reconciler.VMStopFailed
+	failed := statusdir.VMStopFailed
 	if d.Running {
-		failed = reconciler.VMStartFailed
+		failed = statusdir.VMStartFailed
 	}
 	if dr.cfg.Home == "" {
 		return dr.result(failed, "the lima driver has no LIMA_HOME configured (an rdd bug)")
@@ -228,8 +230,8 @@ func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired, allow reconc
 	r, err := dr.runner()
 	if err != nil {
 		if !d.Running && !dr.instanceDirExists() {
-			dr.last = statusdir.VMStatus{Driver: "lima", Instance: Name, Status: "Absent"}
-			return dr.result(reconciler.VMStopped, fmt.Sprintf("no Lima instance %q (and %v)", Name, err))
+			dr.last = statusdir.VMStatus{Driver: "lima", Instance: Name, Status: statusdir.VMStatusAbsent}
+			return dr.result(statusdir.VMStopped, fmt.Sprintf("no Lima instance %q (and %v)", Name, err))
 		}
 		return dr.unobserved(failed, err.Error())
 	}
@@ -301,11 +303,7 @@ func (dr *Driver) collect(op *operation) {
 		if dr.fail != nil && dr.fail.key == op.key {
 			count = dr.fail.count + 1
 		}
-		wait := dr.cfg.RetryAfter
-		for i := 1; i < count && wait < maxRetryAfter; i++ {
-			wait *= 2
-		}
-		wait = min(wait, maxRetryAfter)
+		wait := backoff.Delay(count, dr.cfg.RetryAfter, maxRetryAfter)
 		msg := fmt.Sprintf("%s\nrdd tries again in %s, or at once when the desired state changes", op.failMsg, wait)
 		dr.fail = &failure{key: op.key, reason: op.failReason, message: msg, count: count, retryAt: dr.now().Add(wait)}
 		dr.log.Warn("limactl operation failed", "what", op.what, "reason", op.failReason, "retry_in", wait.String(), "err", op.failMsg)
@@ -353,7 +351,7 @@ func (dr *Driver) steady(o observation, p decision, running bool) reconciler.VMR
 		if dr.repaired != "" {
 			msg += "; repaired: " + dr.repaired
 		}
-		res := dr.result(reconciler.VMRunning, msg)
+		res := dr.result(statusdir.VMRunning, msg)
 		res.Socket = o.Applied.Socket
 		dr.watchLiveness(o.Applied.VMType)
 		return res
@@ -364,7 +362,7 @@ func (dr *Driver) steady(o observation, p decision, running bool) reconciler.VMR
 	} else if len(p.Changes) > 0 {
 		msg += "; at the next start: " + changeList(reconciler.Applying(p.Changes))
 	}
-	return dr.result(reconciler.VMStopped, msg)
+	return dr.result(statusdir.VMStopped, msg)
 }
 
 // planKey identifies a desired state for retries.
@@ -461,7 +459,7 @@ func (dr *Driver) observe(ctx context.Context, r *runner) (observation, *instanc
 }
 
 func vmStatus(inst *instance) statusdir.VMStatus {
-	st := statusdir.VMStatus{Driver: "lima", Instance: Name, Status: "Absent"}
+	st := statusdir.VMStatus{Driver: "lima", Instance: Name, Status: statusdir.VMStatusAbsent}
 	if inst == nil {
 		return st
 	}
@@ -495,22 +493,7 @@ func writeRecord(dir string, s Spec) error {
 		return err
 	}
 	b = append(b, '\n')
-	tmp, err := os.CreateTemp(dir, RecordFile+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write the instance's record: %w", err)
-	}
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(dir, RecordFile))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.Write(filepath.Join(dir, RecordFile), b, 0o600); err != nil {
 		return fmt.Errorf("write the instance's record: %w", err)
 	}
 	return nil
@@ -529,27 +512,27 @@ func (dr *Driver) operationFor(p decision, running bool, key string) *operation 
 	applying := changeList(reconciler.Applying(op.changes))
 	switch p.Action {
 	case actCreate:
-		op.reason, op.what, op.starts = reconciler.VMStarting, "creating and starting "+inst, true
+		op.reason, op.what, op.starts = statusdir.VMStarting, "creating and starting "+inst, true
 	case actStart:
-		op.reason, op.what, op.starts = reconciler.VMStarting, "starting "+inst, true
+		op.reason, op.what, op.starts = statusdir.VMStarting, "starting "+inst, true
 		if applying != "" {
 			op.what += " with " + applying
 		}
 	case actRestart:
-		op.reason, op.what, op.starts = reconciler.VMRestarting, "restarting "+inst+" to apply "+applying, true
+		op.reason, op.what, op.starts = statusdir.VMRestarting, "restarting "+inst+" to apply "+applying, true
 	case actRecreate:
-		op.reason, op.starts = reconciler.VMRestarting, true
+		op.reason, op.starts = statusdir.VMRestarting, true
 		op.what = "recreating " + inst + " (its disk is replaced) for " + changeList(withEffect(p.Changes, effect.Recreate, true))
 		if others := changeList(reconciler.Applying(withEffect(p.Changes, effect.Recreate, false))); others != "" {
 			op.what += ", with " + others
 		}
 	case actStop:
-		op.reason, op.what = reconciler.VMStopping, "stopping "+inst
+		op.reason, op.what = statusdir.VMStopping, "stopping "+inst
 	case actForceStop:
-		op.reason, op.what = reconciler.VMStopping, "stopping "+inst+" forcibly: limactl reports it Broken"
+		op.reason, op.what = statusdir.VMStopping, "stopping "+inst+" forcibly: limactl reports it Broken"
 		op.repair = &repairLog{}
 	case actRepair:
-		op.reason, op.what, op.starts = reconciler.VMRestarting, "repairing "+inst+": limactl reports it Broken", true
+		op.reason, op.what, op.starts = statusdir.VMRestarting, "repairing "+inst+": limactl reports it Broken", true
 		op.repair = &repairLog{}
 		if applying != "" {
 			op.what += "; applying " + applying
@@ -566,7 +549,7 @@ func (dr *Driver) steps(r *runner, p decision, want Spec, o observation, op *ope
 	var steps []step
 	if o.Status == statusBroken {
 		steps = append(steps, dr.clearStaleStep(o, op.repair, p.Action == actForceStop),
-			dr.forceStopStep(r, reconciler.VMStartFailed, op.repair))
+			dr.forceStopStep(r, statusdir.VMStartFailed, op.repair))
 	}
 	switch p.Action {
 	case actCreate:
@@ -577,16 +560,16 @@ func (dr *Driver) steps(r *runner, p decision, want Spec, o observation, op *ope
 		}
 		return []step{dr.startStep(r)}
 	case actRestart:
-		return []step{dr.stopStep(r, reconciler.VMStopFailed), dr.editStep(r, want), dr.startStep(r)}
+		return []step{dr.stopStep(r, statusdir.VMStopFailed), dr.editStep(r, want), dr.startStep(r)}
 	case actRecreate:
 		if o.Status == statusRunning {
-			steps = append(steps, dr.stopStep(r, reconciler.VMStopFailed))
+			steps = append(steps, dr.stopStep(r, statusdir.VMStopFailed))
 		}
 		return append(steps, dr.deleteStep(r), dr.createStep(r, want), dr.startStep(r))
 	case actStop:
-		return []step{dr.stopStep(r, reconciler.VMStopFailed)}
+		return []step{dr.stopStep(r, statusdir.VMStopFailed)}
 	case actForceStop:
-		steps[1].failReason = reconciler.VMStopFailed
+		steps[1].failReason = statusdir.VMStopFailed
 		return steps
 	case actRepair:
 		if p.Edit {
@@ -598,7 +581,7 @@ func (dr *Driver) steps(r *runner, p decision, want Spec, o observation, op *ope
 }
 
 func (dr *Driver) createStep(r *runner, want Spec) step {
-	return step{name: "limactl create", failReason: reconciler.VMStartFailed, run: func(ctx context.Context) error {
+	return step{name: "limactl create", failReason: statusdir.VMStartFailed, run: func(ctx context.Context) error {
 		if _, err := r.run(ctx, dr.cfg.StartTimeout, bytes.NewReader(Render(want)), "create", "--tty=false", "--name="+Name, "-"); err != nil {
 			return err
 		}
@@ -607,7 +590,7 @@ func (dr *Driver) createStep(r *runner, want Spec) step {
 }
 
 func (dr *Driver) editStep(r *runner, want Spec) step {
-	return step{name: "limactl edit", failReason: reconciler.VMStartFailed, run: func(ctx context.Context) error {
+	return step{name: "limactl edit", failReason: statusdir.VMStartFailed, run: func(ctx context.Context) error {
 		expr, err := editExpr(want)
 		if err != nil {
 			return err
@@ -625,7 +608,7 @@ func (dr *Driver) editStep(r *runner, want Spec) step {
 // next attempt begins clean.
 func (dr *Driver) startStep(r *runner) step {
 	timeout := dr.cfg.StartTimeout
-	return step{name: "limactl start", failReason: reconciler.VMStartFailed, run: func(ctx context.Context) error {
+	return step{name: "limactl start", failReason: statusdir.VMStartFailed, run: func(ctx context.Context) error {
 		grace := min(timeout/10, 30*time.Second)
 		_, err := r.run(ctx, timeout+grace, nil, "start", "--tty=false", "--timeout="+timeout.String(), Name)
 		var ce *cmdError
@@ -672,7 +655,7 @@ func (dr *Driver) forceStopStep(r *runner, failReason string, log *repairLog) st
 }
 
 func (dr *Driver) deleteStep(r *runner) step {
-	return step{name: "limactl delete", failReason: reconciler.VMStartFailed, run: func(ctx context.Context) error {
+	return step{name: "limactl delete", failReason: statusdir.VMStartFailed, run: func(ctx context.Context) error {
 		_, err := r.run(ctx, forceStopTimeout, nil, "delete", "--force", Name)
 		return err
 	}}

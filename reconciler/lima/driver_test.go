@@ -97,7 +97,7 @@ func desired(running bool) *schema.Desired {
 }
 
 func inProgress(reason string) bool {
-	return reason == reconciler.VMStarting || reason == reconciler.VMStopping || reason == reconciler.VMRestarting
+	return reason == statusdir.VMStarting || reason == statusdir.VMStopping || reason == statusdir.VMRestarting
 }
 
 // settle reconciles until the driver reports no operation in progress,
@@ -184,7 +184,7 @@ func (f *fixture) waitCalls(prefix string) {
 func (f *fixture) mustRun(t *testing.T, d *schema.Desired) reconciler.VMResult {
 	t.Helper()
 	r, seen := f.settle(t.Context(), f.dr, d)
-	if r.Reason != reconciler.VMRunning {
+	if r.Reason != statusdir.VMRunning {
 		t.Fatalf("want Running, got %s: %s (seen %v)", r.Reason, r.Message, seen)
 	}
 	return r
@@ -205,7 +205,7 @@ func TestCreateStartStop(t *testing.T) {
 	f := newFixture(t, nil)
 	d := desired(true)
 	first := f.dr.Reconcile(t.Context(), d, f.allow)
-	if first.Reason != reconciler.VMStarting || first.Socket != "" {
+	if first.Reason != statusdir.VMStarting || first.Socket != "" {
 		t.Fatalf("first pass: want Starting without a socket, got %+v", first)
 	}
 	assertContains(t, "message", first.Message, `creating and starting Lima instance "rd"`)
@@ -228,7 +228,7 @@ func TestCreateStartStop(t *testing.T) {
 	assertContains(t, "lima.yaml", string(lima), "hostSocket: "+f.socket, StockImage)
 
 	// Idempotent: nothing but list.
-	if again := f.dr.Reconcile(t.Context(), d, f.allow); again.Reason != reconciler.VMRunning || again.Message != r.Message {
+	if again := f.dr.Reconcile(t.Context(), d, f.allow); again.Reason != statusdir.VMRunning || again.Message != r.Message {
 		t.Errorf("second pass: %+v", again)
 	}
 	if f.calls("create") != 1 || f.calls("start") != 1 || f.calls("stop") != 0 {
@@ -236,7 +236,7 @@ func TestCreateStartStop(t *testing.T) {
 	}
 
 	r, seen := f.settle(t.Context(), f.dr, desired(false))
-	if r.Reason != reconciler.VMStopped || r.Socket != "" || seen[0] != reconciler.VMStopping {
+	if r.Reason != statusdir.VMStopped || r.Socket != "" || seen[0] != statusdir.VMStopping {
 		t.Fatalf("running: false: %+v (seen %v)", r, seen)
 	}
 	if r.Status.Status != "Stopped" {
@@ -257,10 +257,10 @@ func TestRestartOnceOnMultiKeyChange(t *testing.T) {
 	d.VM.CPUs, d.VM.Memory = 4, "8GiB"
 	d.VM.Mounts = []schema.Mount{{Location: "/tmp", Writable: true}}
 	r, seen := f.settle(t.Context(), f.dr, d)
-	if r.Reason != reconciler.VMRunning {
+	if r.Reason != statusdir.VMRunning {
 		t.Fatalf("want Running, got %+v (seen %v)", r, seen)
 	}
-	if seen[0] != reconciler.VMRestarting {
+	if seen[0] != statusdir.VMRestarting {
 		t.Errorf("first reason %s, want Restarting", seen[0])
 	}
 	if f.calls("stop") != 1 || f.calls("edit") != 1 || f.calls("start") != 2 {
@@ -287,7 +287,7 @@ func TestDiskShrinkRefused(t *testing.T) {
 	d.VM.Disk = "50GiB"
 	d.VM.CPUs = 3 // refused along with it: nothing changes
 	r := f.dr.Reconcile(t.Context(), d, f.allow)
-	if r.Reason != reconciler.VMRunning || r.Held == nil || r.Held.Reason != reconciler.ChangeRefused {
+	if r.Reason != statusdir.VMRunning || r.Held == nil || r.Held.Reason != statusdir.ChangeRefused {
 		t.Fatalf("want Running with a refused change held, got %+v", r)
 	}
 	assertContains(t, "message", r.Held.Message, "vm.disk (100GiB -> 50GiB)", "never shrink", "100GiB or more", "Nothing was changed", "vm.cpus (2 -> 3)")
@@ -312,7 +312,7 @@ func TestStartFailure(t *testing.T) {
 	f.control("fail-start", "qemu-system-x86_64: failed to initialize kvm")
 	d := desired(true)
 	r, _ := f.settle(t.Context(), f.dr, d)
-	if r.Reason != reconciler.VMStartFailed {
+	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message,
@@ -324,7 +324,7 @@ func TestStartFailure(t *testing.T) {
 
 	// Within the pause: the same failure, a requeue, no new start.
 	again := f.dr.Reconcile(t.Context(), d, f.allow)
-	if again.Reason != reconciler.VMStartFailed || again.Message != r.Message || again.Requeue <= 0 || again.Requeue > time.Minute {
+	if again.Reason != statusdir.VMStartFailed || again.Message != r.Message || again.Requeue <= 0 || again.Requeue > time.Minute {
 		t.Errorf("within the pause: %+v", again)
 	}
 	if n := f.calls("start"); n != 1 {
@@ -348,16 +348,16 @@ func TestStopFailure(t *testing.T) {
 	f.control("fail-stop", "guest agent does not answer")
 	off := desired(false)
 	r, _ := f.settle(t.Context(), f.dr, off)
-	if r.Reason != reconciler.VMStopFailed {
+	if r.Reason != statusdir.VMStopFailed {
 		t.Fatalf("want StopFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "stopping Lima instance", "limactl said:", "guest agent does not answer", "ha.stderr.log")
-	if again := f.dr.Reconcile(t.Context(), off, f.allow); again.Reason != reconciler.VMStopFailed || again.Requeue <= 0 {
+	if again := f.dr.Reconcile(t.Context(), off, f.allow); again.Reason != statusdir.VMStopFailed || again.Requeue <= 0 {
 		t.Errorf("within the pause: %+v", again)
 	}
 	f.control("fail-stop", "")
 	f.clock = f.clock.Add(2 * time.Minute)
-	if r, seen := f.settle(t.Context(), f.dr, off); r.Reason != reconciler.VMStopped {
+	if r, seen := f.settle(t.Context(), f.dr, off); r.Reason != statusdir.VMStopped {
 		t.Fatalf("after the pause: %+v (seen %v)", r, seen)
 	}
 }
@@ -368,7 +368,7 @@ func TestStartHangTimesOut(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.StartTimeout = 400 * time.Millisecond })
 	f.control("hang", "start")
 	r, _ := f.settle(t.Context(), f.dr, desired(true))
-	if r.Reason != reconciler.VMStartFailed {
+	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "did not finish within 400ms", "stopped forcibly")
@@ -386,7 +386,7 @@ func TestCancelMidStart(t *testing.T) {
 	f := newFixture(t, nil)
 	f.control("hang", "start")
 	ctx, cancel := context.WithCancel(t.Context())
-	if r := f.dr.Reconcile(ctx, desired(true), f.allow); r.Reason != reconciler.VMStarting {
+	if r := f.dr.Reconcile(ctx, desired(true), f.allow); r.Reason != statusdir.VMStarting {
 		t.Fatalf("want Starting, got %+v", r)
 	}
 	f.waitCalls("start")
@@ -411,12 +411,12 @@ func TestCancelMidStart(t *testing.T) {
 func TestTurnAroundDuringStart(t *testing.T) {
 	f := newFixture(t, nil)
 	f.control("start-delay", "1h")
-	if r := f.dr.Reconcile(t.Context(), desired(true), f.allow); r.Reason != reconciler.VMStarting {
+	if r := f.dr.Reconcile(t.Context(), desired(true), f.allow); r.Reason != statusdir.VMStarting {
 		t.Fatalf("want Starting, got %+v", r)
 	}
 	f.waitCalls("start")
 	r, seen := f.settle(t.Context(), f.dr, desired(false))
-	if r.Reason != reconciler.VMStopped {
+	if r.Reason != statusdir.VMStopped {
 		t.Fatalf("want Stopped, got %+v (seen %v)", r, seen)
 	}
 	if f.calls("interrupted: start rd") != 1 {
@@ -434,7 +434,7 @@ func TestAdoptRunningInstance(t *testing.T) {
 
 	dr2 := f.newDriver()
 	r := dr2.Reconcile(t.Context(), desired(true), f.allow)
-	if r.Reason != reconciler.VMRunning || r.Socket != f.socket {
+	if r.Reason != statusdir.VMRunning || r.Socket != f.socket {
 		t.Fatalf("adoption: %+v", r)
 	}
 	if f.calls("stop") != 0 || f.calls("start") != 1 {
@@ -445,11 +445,11 @@ func TestAdoptRunningInstance(t *testing.T) {
 	d := desired(true)
 	d.VM.CPUs = 3
 	dr3 := f.newDriver()
-	if first := dr3.Reconcile(t.Context(), d, f.allow); first.Reason != reconciler.VMRestarting {
+	if first := dr3.Reconcile(t.Context(), d, f.allow); first.Reason != statusdir.VMRestarting {
 		t.Fatalf("changed while the daemon was down: %+v", first)
 	}
 	r, _ = f.settle(t.Context(), dr3, d)
-	if r.Reason != reconciler.VMRunning || r.Status.CPUs != 3 {
+	if r.Reason != statusdir.VMRunning || r.Status.CPUs != 3 {
 		t.Fatalf("after restart: %+v", r)
 	}
 }
@@ -464,7 +464,7 @@ func TestChangeWhileStopped(t *testing.T) {
 	off := desired(false)
 	off.VM.CPUs = 4
 	r := f.dr.Reconcile(t.Context(), off, f.allow)
-	if r.Reason != reconciler.VMStopped {
+	if r.Reason != statusdir.VMStopped {
 		t.Fatalf("want Stopped, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "at the next start: vm.cpus (2 -> 4)")
@@ -490,7 +490,7 @@ func TestImageChangeRecreates(t *testing.T) {
 	d := desired(true)
 	d.VM.Image = &schema.VMImage{Location: "/srv/img/disk.raw", Kernel: "/srv/img/vmlinuz"}
 	first := f.dr.Reconcile(t.Context(), d, f.allow)
-	if first.Reason != reconciler.VMRestarting {
+	if first.Reason != statusdir.VMRestarting {
 		t.Fatalf("want Restarting, got %+v", first)
 	}
 	assertContains(t, "message", first.Message, "recreating", "vm.image")
@@ -509,17 +509,17 @@ func TestLimactlMissing(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	f := newFixture(t, func(c *Config) { c.Limactl = "" })
 	r := f.dr.Reconcile(t.Context(), desired(true), f.allow)
-	if r.Reason != reconciler.VMStartFailed {
+	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "limactl was not found on PATH", "hint:", "RDD_LIMACTL")
-	if r := f.dr.Reconcile(t.Context(), desired(false), f.allow); r.Reason != reconciler.VMStopped {
+	if r := f.dr.Reconcile(t.Context(), desired(false), f.allow); r.Reason != statusdir.VMStopped {
 		t.Errorf("running: false: %+v", r)
 	}
 
 	g := newFixture(t, func(c *Config) { c.Limactl = filepath.Join(t.TempDir(), "limactl") })
 	r = g.dr.Reconcile(t.Context(), desired(true), f.allow)
-	if r.Reason != reconciler.VMStartFailed {
+	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "(RDD_LIMACTL) cannot be run", "hint:")
@@ -532,7 +532,7 @@ func TestRootRefused(t *testing.T) {
 	}
 	f := newFixture(t, func(c *Config) { c.Env = nil })
 	r := f.dr.Reconcile(t.Context(), desired(true), f.allow)
-	if r.Reason != reconciler.VMStartFailed {
+	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "must not run as the root user", "hint: limactl refuses to run as root")
@@ -545,7 +545,7 @@ func TestListFailureKeepsSocket(t *testing.T) {
 	f.mustRun(t, desired(true))
 	f.control("fail-list", "open lima.yaml: input/output error")
 	r := f.dr.Reconcile(t.Context(), desired(true), f.allow)
-	if r.Reason != reconciler.VMStartFailed || r.Socket != f.socket {
+	if r.Reason != statusdir.VMStartFailed || r.Socket != f.socket {
 		t.Fatalf("want StartFailed with the socket kept, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "limactl list --json", "input/output error")

@@ -14,11 +14,14 @@ import (
 // Reasons shared by several rows of the effect table. Each was checked
 // against Lima v1.2.2's source (see the package doc for the paths).
 const (
-	reasonAtStart = "Lima reads it only when the instance starts: limactl edit, then a restart"
-	reasonForward = "the host socket is a Lima portForwards entry, which the host agent reads only when it starts, " +
+	whyAtStart = "Lima reads it only when the instance starts: limactl edit, then a restart"
+	whyForward = "the host socket is a Lima portForwards entry, which the host agent reads only when it starts, " +
 		"and Lima 1.2.2 cannot restart its host agent without restarting the VM"
-	reasonCidata = "Lima renders it into the instance's cloud-init data at each start: limactl edit, then a restart"
+	whyCidata = "Lima renders it into the instance's cloud-init data at each start: limactl edit, then a restart"
 )
+
+// whyNoRecord explains the one change of an instance without a record.
+const whyNoRecord = "rdd has no record of the configuration it gave this instance: it is edited into the desired one and restarted once"
 
 // rule is one row of the effect table: the effect a change of key has on
 // an existing instance, and why. compare is nil for a key the Spec does
@@ -27,7 +30,7 @@ const (
 type rule struct {
 	key     string
 	effect  effect.Effect
-	reason  string
+	why     string // the reason each change of key has
 	compare func(applied, want Spec) (from, to string, changed bool)
 	// refine adjusts a change of this key (the disk: growing restarts,
 	// shrinking is refused).
@@ -39,14 +42,14 @@ type rule struct {
 // (TestEveryKeyHasARow walks the schema), and the driver acts on exactly
 // what effects computes from it.
 var rules = []rule{
-	{key: "vm.cpus", effect: effect.VMRestart, reason: reasonAtStart,
+	{key: "vm.cpus", effect: effect.VMRestart, why: whyAtStart,
 		compare: func(a, w Spec) (string, string, bool) {
 			return strconv.Itoa(a.CPUs), strconv.Itoa(w.CPUs), a.CPUs != w.CPUs
 		}},
-	{key: "vm.memory", effect: effect.VMRestart, reason: reasonAtStart,
+	{key: "vm.memory", effect: effect.VMRestart, why: whyAtStart,
 		compare: func(a, w Spec) (string, string, bool) { return a.Memory, w.Memory, !sameSize(a.Memory, w.Memory) }},
 	{key: "vm.disk", effect: effect.VMRestart,
-		reason:  "Lima grows the disk when the instance starts (limactl edit, then a restart); the guest's root filesystem grows at boot",
+		why:     "Lima grows the disk when the instance starts (limactl edit, then a restart); the guest's root filesystem grows at boot",
 		compare: func(a, w Spec) (string, string, bool) { return a.Disk, w.Disk, !sameSize(a.Disk, w.Disk) },
 		refine: func(c *effect.Change, a, w Spec) {
 			if size(w.Disk) < size(a.Disk) {
@@ -55,36 +58,36 @@ var rules = []rule{
 			}
 		}},
 	{key: "vm.type", effect: effect.Recreate,
-		reason:  "the disk was made for the old VM type and Lima never converts it: limactl edit accepts the change, but the instance would not boot",
+		why:     "the disk was made for the old VM type and Lima never converts it: limactl edit accepts the change, but the instance would not boot",
 		compare: func(a, w Spec) (string, string, bool) { return a.VMType, w.VMType, a.VMType != w.VMType }},
-	{key: "vm.rosetta", effect: effect.VMRestart, reason: "Lima sets Rosetta up at each boot (vz only): limactl edit, then a restart",
+	{key: "vm.rosetta", effect: effect.VMRestart, why: "Lima sets Rosetta up at each boot (vz only): limactl edit, then a restart",
 		compare: func(a, w Spec) (string, string, bool) {
 			return strconv.FormatBool(a.Rosetta), strconv.FormatBool(w.Rosetta), a.Rosetta != w.Rosetta
 		}},
-	{key: "vm.mounts", effect: effect.VMRestart, reason: "Lima sets mounts up at each start: limactl edit, then a restart",
+	{key: "vm.mounts", effect: effect.VMRestart, why: "Lima sets mounts up at each start: limactl edit, then a restart",
 		compare: func(a, w Spec) (string, string, bool) {
 			return mountsString(a.Mounts), mountsString(w.Mounts), !slices.Equal(a.Mounts, w.Mounts)
 		}},
 	{key: "vm.image", effect: effect.Recreate,
-		reason: "Lima reads the boot image only when it creates the instance's disk: a new image needs a new disk",
+		why: "Lima reads the boot image only when it creates the instance's disk: a new image needs a new disk",
 		compare: func(a, w Spec) (string, string, bool) {
 			return imageString(a.Image), imageString(w.Image), !sameImage(a.Image, w.Image)
 		}},
 	// Keys being added to the schema that Lima renders at each start.
-	{key: "vm.mountType", effect: effect.VMRestart, reason: reasonAtStart},
-	{key: "vm.env", effect: effect.VMRestart, reason: reasonCidata},
-	{key: "vm.proxy", effect: effect.VMRestart, reason: reasonCidata},
-	{key: "vm.caCerts", effect: effect.VMRestart, reason: reasonCidata},
-	{key: "vm.dns", effect: effect.VMRestart, reason: reasonCidata},
-	{key: "vm.hosts", effect: effect.VMRestart, reason: "Lima's host agent serves these names from its DNS, set up only when it starts: limactl edit, then a restart"},
-	{key: "vm.portForwards", effect: effect.VMRestart, reason: "Lima's host agent reads its port forwards only when it starts, and cannot restart without the VM"},
-	{key: "vm.provision", effect: effect.VMRestart, reason: "Lima embeds provision scripts in the instance's cloud-init data at each start and runs them at every boot"},
-	{key: "vm.recreate", effect: effect.None, reason: "a permission for changes that recreate the VM; nothing in the VM changes"},
+	{key: "vm.mountType", effect: effect.VMRestart, why: whyAtStart},
+	{key: "vm.env", effect: effect.VMRestart, why: whyCidata},
+	{key: "vm.proxy", effect: effect.VMRestart, why: whyCidata},
+	{key: "vm.caCerts", effect: effect.VMRestart, why: whyCidata},
+	{key: "vm.dns", effect: effect.VMRestart, why: whyCidata},
+	{key: "vm.hosts", effect: effect.VMRestart, why: "Lima's host agent serves these names from its DNS, set up only when it starts: limactl edit, then a restart"},
+	{key: "vm.portForwards", effect: effect.VMRestart, why: "Lima's host agent reads its port forwards only when it starts, and cannot restart without the VM"},
+	{key: "vm.provision", effect: effect.VMRestart, why: "Lima embeds provision scripts in the instance's cloud-init data at each start and runs them at every boot"},
+	{key: "vm.recreate", effect: effect.None, why: "a permission for changes that recreate the VM; nothing in the VM changes"},
 	{key: "containerEngine.name", effect: effect.VMRestart,
-		reason: "the engine's guest socket is a port forward, which Lima's host agent reads only when it starts, " +
+		why: "the engine's guest socket is a port forward, which Lima's host agent reads only when it starts, " +
 			"and the provision script enables the engine at boot",
 		compare: func(a, w Spec) (string, string, bool) { return a.Engine, w.Engine, a.Engine != w.Engine }},
-	{key: "containerEngine.socket", effect: effect.VMRestart, reason: reasonForward,
+	{key: "containerEngine.socket", effect: effect.VMRestart, why: whyForward,
 		compare: func(a, w Spec) (string, string, bool) { return a.Socket, w.Socket, a.Socket != w.Socket }},
 }
 
@@ -116,8 +119,7 @@ func effects(o observation, want Spec) []effect.Change {
 	}
 	var out []effect.Change
 	if o.Applied == nil {
-		out = []effect.Change{{Key: KeyUnknown, Effect: effect.VMRestart,
-			Reason: "rdd has no record of the configuration it gave this instance: it is edited into the desired one and restarted once"}}
+		out = []effect.Change{{Key: KeyUnknown, Effect: effect.VMRestart, Reason: whyNoRecord}}
 	} else {
 		for _, r := range rules {
 			if r.compare == nil {
@@ -127,7 +129,7 @@ func effects(o observation, want Spec) []effect.Change {
 			if !changed {
 				continue
 			}
-			c := effect.Change{Key: r.key, From: from, To: to, Effect: r.effect, Reason: r.reason}
+			c := effect.Change{Key: r.key, From: from, To: to, Effect: r.effect, Reason: r.why}
 			if r.refine != nil {
 				r.refine(&c, *o.Applied, want)
 			}

@@ -131,8 +131,8 @@ func TestEveryKeyHasARow(t *testing.T) {
 		if !seen[r.key] {
 			t.Logf("%s has a row but is not in the schema yet", r.key)
 		}
-		if !r.effect.Valid() || r.reason == "" {
-			t.Errorf("%s: effect %q, reason %q", r.key, r.effect, r.reason)
+		if !r.effect.Valid() || r.why == "" {
+			t.Errorf("%s: effect %q, reason %q", r.key, r.effect, r.why)
 		}
 	}
 }

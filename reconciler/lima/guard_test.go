@@ -6,6 +6,7 @@ import (
 	"github.com/rddproject/rdd/effect"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
+	"github.com/rddproject/rdd/statusdir"
 )
 
 // A recreate without permission is held: the instance is not touched (no
@@ -19,7 +20,7 @@ func TestRecreateNeedsConfirmation(t *testing.T) {
 	d.VM.Image = &schema.VMImage{Location: "/srv/img/disk.raw"}
 	d.VM.CPUs = 3
 	r := f.dr.Reconcile(t.Context(), d, reconciler.Allow{})
-	if r.Reason != reconciler.VMRunning || r.Socket != f.socket || r.Held == nil || r.Held.Reason != reconciler.NeedsConfirmation {
+	if r.Reason != statusdir.VMRunning || r.Socket != f.socket || r.Held == nil || r.Held.Reason != statusdir.NeedsConfirmation {
 		t.Fatalf("want Running, socket kept, held NeedsConfirmation; got %+v", r)
 	}
 	assertContains(t, "held message", r.Held.Message, "vm.image (Lima's default image -> /srv/img/disk.raw)",
@@ -37,11 +38,11 @@ func TestRecreateNeedsConfirmation(t *testing.T) {
 	}
 
 	first := f.dr.Reconcile(t.Context(), d, reconciler.Allow{Recreate: true})
-	if first.Reason != reconciler.VMRestarting || len(first.Applying) != 2 {
+	if first.Reason != statusdir.VMRestarting || len(first.Applying) != 2 {
 		t.Fatalf("allowed: %+v", first)
 	}
 	// The recreated instance has the new image: nothing is held any more.
-	if r, seen := f.settle(t.Context(), f.dr, d); r.Reason != reconciler.VMRunning || r.Held != nil {
+	if r, seen := f.settle(t.Context(), f.dr, d); r.Reason != statusdir.VMRunning || r.Held != nil {
 		t.Fatalf("after the recreate: %+v (seen %v)", r, seen)
 	}
 	if f.calls("delete") != 1 || f.calls("create") != 2 {
@@ -58,7 +59,7 @@ func TestUncarriableValueRefusedBeforeStopping(t *testing.T) {
 	d := desired(true)
 	d.VM.Mounts = []schema.Mount{{Location: `C:\Users\x`}}
 	r := f.dr.Reconcile(t.Context(), d, f.allow)
-	if r.Reason != reconciler.VMRunning || r.Socket != f.socket || r.Held == nil || r.Held.Reason != reconciler.ChangeRefused {
+	if r.Reason != statusdir.VMRunning || r.Socket != f.socket || r.Held == nil || r.Held.Reason != statusdir.ChangeRefused {
 		t.Fatalf("want Running with the change refused, got %+v", r)
 	}
 	assertContains(t, "held message", r.Held.Message, "vm.mounts", "cannot carry", `C:\\Users\\x`)
@@ -77,19 +78,19 @@ func TestAppliedOnlyWhenReported(t *testing.T) {
 	d.VM.CPUs = 3
 	f.control("list-cpus", "2") // Lima has not caught up
 	first := f.dr.Reconcile(t.Context(), d, f.allow)
-	if first.Reason != reconciler.VMRestarting || len(first.Applying) != 1 || first.Applying[0].Key != "vm.cpus" ||
+	if first.Reason != statusdir.VMRestarting || len(first.Applying) != 1 || first.Applying[0].Key != "vm.cpus" ||
 		first.Applying[0].Effect != effect.VMRestart {
 		t.Fatalf("first pass: %+v", first)
 	}
 	// Wait for the operation to end.
 	for r := first; r.Requeue == 0; r = f.dr.Reconcile(t.Context(), d, f.allow) {
-		if r.Reason == reconciler.VMRunning {
+		if r.Reason == statusdir.VMRunning {
 			t.Fatalf("Running while limactl list reports 2 cpus: %+v", r)
 		}
 		<-f.dr.Changes()
 	}
 	r := f.dr.Reconcile(t.Context(), d, f.allow)
-	if r.Reason != reconciler.VMRestarting || r.Socket != "" || len(r.Applying) != 1 {
+	if r.Reason != statusdir.VMRestarting || r.Socket != "" || len(r.Applying) != 1 {
 		t.Fatalf("while list lags: %+v", r)
 	}
 	assertContains(t, "message", r.Message, "limactl list --json reports cpus 2 (want 3)")
@@ -98,7 +99,7 @@ func TestAppliedOnlyWhenReported(t *testing.T) {
 	}
 	f.control("list-cpus", "")
 	r = f.dr.Reconcile(t.Context(), d, f.allow)
-	if r.Reason != reconciler.VMRunning || r.Applying != nil || r.Status.CPUs != 3 {
+	if r.Reason != statusdir.VMRunning || r.Applying != nil || r.Status.CPUs != 3 {
 		t.Fatalf("once reported: %+v", r)
 	}
 }

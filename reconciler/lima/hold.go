@@ -6,6 +6,7 @@ import (
 
 	"github.com/rddproject/rdd/effect"
 	"github.com/rddproject/rdd/reconciler"
+	"github.com/rddproject/rdd/statusdir"
 )
 
 // hold reports an instance left as it is because a change was refused or
@@ -14,9 +15,9 @@ import (
 // Held makes the verdict failed.
 func (dr *Driver) hold(o observation, p decision) reconciler.VMResult {
 	h := holdFor(p.Held, false)
-	reason, state := reconciler.VMStopped, "is stopped"
+	reason, state := statusdir.VMStopped, "is stopped"
 	if o.Status == statusRunning {
-		reason, state = reconciler.VMRunning, "is running"
+		reason, state = statusdir.VMRunning, "is running"
 	}
 	res := dr.result(reason, fmt.Sprintf("Lima instance %q %s; not applied: %s", Name, state, h.Message))
 	if o.Status == statusRunning {
@@ -36,7 +37,7 @@ func holdFor(h *heldChange, repairing bool) *reconciler.Hold {
 		state = "The instance is repaired as it was, without it"
 	}
 	switch h.Reason {
-	case reconciler.NeedsConfirmation:
+	case statusdir.NeedsConfirmation:
 		recreate := withEffect(h.Changes, effect.Recreate, true)
 		fmt.Fprintf(&b, "%s recreates Lima instance %q, and that deletes the VM's disk: every container, image and volume inside it is lost (", changeList(recreate), Name)
 		for i, c := range recreate {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rddproject/rdd/effect"
 	"github.com/rddproject/rdd/reconciler"
+	"github.com/rddproject/rdd/statusdir"
 )
 
 // inForceTimeout bounds how long, after a start, the driver waits for
@@ -58,7 +59,7 @@ func (dr *Driver) awaitInForce(o observation, inst *instance, want Spec, running
 	msg := fmt.Sprintf("Lima instance %q runs, but limactl list --json reports %s", Name, strings.Join(behind, ", "))
 	if dr.now().After(x.deadline) {
 		dr.expect = nil
-		dr.fail = &failure{key: x.key, reason: reconciler.VMStartFailed, count: 1, retryAt: dr.now().Add(dr.cfg.RetryAfter),
+		dr.fail = &failure{key: x.key, reason: statusdir.VMStartFailed, count: 1, retryAt: dr.now().Add(dr.cfg.RetryAfter),
 			message: msg + fmt.Sprintf(" %s after it was started into the new configuration; %s", inForceTimeout, dr.logsHint())}
 		return reconciler.VMResult{}, false
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/rddproject/rdd/effect"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
+	"github.com/rddproject/rdd/statusdir"
 )
 
 // action is what a pass does to the instance.
@@ -52,7 +53,7 @@ type decision struct {
 
 // heldChange is a change decide held back.
 type heldChange struct {
-	Reason  string // reconciler.NeedsConfirmation or reconciler.ChangeRefused
+	Reason  string // statusdir.NeedsConfirmation or statusdir.ChangeRefused
 	Changes []effect.Change
 }
 
@@ -90,9 +91,9 @@ func decide(o observation, changes []effect.Change, running bool, allow reconcil
 	top := maxEffect(changes)
 	switch {
 	case top == effect.Refused:
-		d.Held = &heldChange{Reason: reconciler.ChangeRefused, Changes: changes}
+		d.Held = &heldChange{Reason: statusdir.ChangeRefused, Changes: changes}
 	case top == effect.Recreate && !allow.Recreate:
-		d.Held = &heldChange{Reason: reconciler.NeedsConfirmation, Changes: changes}
+		d.Held = &heldChange{Reason: statusdir.NeedsConfirmation, Changes: changes}
 	case top == effect.Recreate:
 		d.Action = actRecreate
 		return d

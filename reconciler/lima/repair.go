@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/rddproject/rdd/reconciler"
+	"github.com/rddproject/rdd/statusdir"
 )
 
 // Files of a Lima instance directory that a power loss or a killed host
@@ -170,9 +170,9 @@ func commandLine(pid int) (cmdline string, alive bool, err error) {
 // own processes. A pid file whose owner cannot be told is left alone and
 // fails the repair rather than risk killing someone else's process.
 func (dr *Driver) clearStaleStep(o observation, log *repairLog, stopping bool) step {
-	failReason := reconciler.VMStartFailed
+	failReason := statusdir.VMStartFailed
 	if stopping {
-		failReason = reconciler.VMStopFailed
+		failReason = statusdir.VMStopFailed
 	}
 	vmType := ""
 	if o.Applied != nil {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rddproject/rdd/reconciler"
+	"github.com/rddproject/rdd/statusdir"
 )
 
 // fault leaves the instance as the double's _fault KIND does.
@@ -121,7 +121,7 @@ func TestSelfRepair(t *testing.T) {
 				dr = f.newDriver()
 			}
 			r, seen := f.settle(t.Context(), dr, d)
-			if r.Reason != reconciler.VMRunning {
+			if r.Reason != statusdir.VMRunning {
 				t.Fatalf("not repaired: %+v (seen %v)", r, seen)
 			}
 			assertContains(t, "Running message", r.Message, tc.repaired...)
@@ -150,7 +150,7 @@ func TestSelfRepair(t *testing.T) {
 			}
 			// Repaired once: the next pass is plain Running, no new start.
 			starts := f.calls("start")
-			if again := dr.Reconcile(t.Context(), d, f.allow); again.Reason != reconciler.VMRunning || f.calls("start") != starts {
+			if again := dr.Reconcile(t.Context(), d, f.allow); again.Reason != statusdir.VMRunning || f.calls("start") != starts {
 				t.Errorf("after the repair: %+v, starts %d -> %d", again, starts, f.calls("start"))
 			}
 		})
@@ -165,7 +165,7 @@ func TestBrokenStopsWithoutKillingBystanders(t *testing.T) {
 	by := bystander(t)
 	f.fault("reuse-pid", strconv.Itoa(by.Process.Pid))
 	r, seen := f.settle(t.Context(), f.dr, desired(false))
-	if r.Reason != reconciler.VMStopped {
+	if r.Reason != statusdir.VMStopped {
 		t.Fatalf("want Stopped, got %+v (seen %v)", r, seen)
 	}
 	if err := by.Process.Signal(syscall.Signal(0)); err != nil {
