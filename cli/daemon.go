@@ -114,6 +114,7 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 		Context: contextKeeper(log),
 		Desired: h.Desired,
 		Applied: h.Applied(),
+		Confirm: h.Confirm(),
 		Status:  dir,
 		Schema:  schema.Default(),
 		VMs:     vms,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/rddproject/rdd/effect"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
@@ -16,7 +17,14 @@ import (
 // taken (a start); it reports Starting or Stopping and asks to be requeued
 // instead of polling. It MUST return promptly when ctx ends.
 type VM interface {
-	Reconcile(ctx context.Context, d *schema.Desired) VMResult
+	// Reconcile acts on exactly what Plan returns for d; allow says
+	// whether a recreate may be done.
+	Reconcile(ctx context.Context, d *schema.Desired, allow Allow) VMResult
+	// Plan lists the changes from the state in force to d with their
+	// effects, without acting; it works before any Reconcile (from what
+	// the driver finds on disk), so `rdd plan` can call it without a
+	// daemon.
+	Plan(d *schema.Desired) []effect.Change
 	// Changes delivers wake-ups when the VM changes on its own, e.g. a
 	// start running in the background has ended. It may return nil.
 	Changes() <-chan struct{}
@@ -33,6 +41,11 @@ type VMResult struct {
 	Socket string
 	// Requeue asks for another pass after this long (0: none needed).
 	Requeue time.Duration
+	// Applying lists the changes an operation under way applies; nil
+	// when none is under way.
+	Applying []effect.Change
+	// Held is a change that was not made and why; nil when none.
+	Held *Hold
 }
 
 // Engine is the container engine inside the VM.

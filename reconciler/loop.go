@@ -35,6 +35,9 @@ type Config struct {
 	Logger  *slog.Logger         // default slog.Default()
 	Daemon  statusdir.DaemonInfo // pid and version written to app.yaml
 	Now     func() time.Time     // default time.Now
+	// Confirm is run/confirm.yaml, where `rdd confirm recreate` records
+	// consent to recreate the VM for one desired digest. Optional.
+	Confirm string
 	// Context keeps a docker CLI context at the engine socket. Optional.
 	Context ContextKeeper
 	// Events receives what happened in each pass (events.go); History
@@ -194,7 +197,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	if !ok {
 		vm = VMResult{Reason: statusdir.VMStartFailed, Message: fmt.Sprintf("vm.driver %q has no driver in this build", d.VM.Driver)}
 	} else {
-		vm = vmDriver.Reconcile(ctx, d)
+		vm = vmDriver.Reconcile(ctx, d, l.allow(d))
 	}
 	tVM := time.Since(t0)
 
@@ -410,6 +413,7 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 		Conditions:         l.conds,
 		VM:                 vm.Status,
 		Engine:             eng.Status,
+		Applying:           applying(gen, vm.Applying),
 	}
 	if _, err := l.cfg.Status.WriteYAML(statusdir.AppFile, app); err != nil {
 		return err

@@ -51,11 +51,18 @@ func Decide(o Observation) Verdict {
 	if d.Kubernetes.Enabled {
 		return failed(statusdir.ReasonNotSupported, "kubernetes.enabled: true is not supported yet; set it to false (everything else in the file is applied)")
 	}
+	if h := o.VM.Held; h != nil {
+		return failed(h.Reason, "%s", h.Message)
+	}
 	switch o.VM.Reason {
 	case statusdir.VMStartFailed, statusdir.VMStopFailed:
 		return failed(o.VM.Reason, "%s", o.VM.Message)
 	case statusdir.VMStarting, statusdir.VMStopping, statusdir.VMRestarting:
-		return progressing("VM %s: %s", o.VM.Reason, o.VM.Message)
+		v := progressing("VM %s: %s", o.VM.Reason, o.VM.Message)
+		if len(o.VM.Applying) > 0 {
+			v.Reason = statusdir.ReasonApplying // a change is on its way, not yet in force
+		}
+		return v
 	case statusdir.VMRunning, statusdir.VMStopped:
 	default:
 		// S9: never treat an unknown state as fine.

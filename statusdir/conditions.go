@@ -107,6 +107,11 @@ const (
 	ReasonDaemonStopped = "DaemonStopped"
 	ReasonNoValidState  = "NoValidState"
 	ReasonApplying      = "Applying" // Settled False: a change is being applied and is not in force yet
+	// A VM driver held a change back (reconciler.Hold): it recreates
+	// the VM without `vm.recreate: allow` or `rdd confirm recreate`, or it
+	// cannot be made at all (a disk shrink, a value limactl cannot carry).
+	NeedsConfirmation = "NeedsConfirmation"
+	ChangeRefused     = "ChangeRefused"
 )
 
 // Reasons of declared objects' conditions ([ObjectCondition]). The

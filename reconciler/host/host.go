@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/reconciler"
@@ -25,6 +26,13 @@ type Driver struct {
 	Home string
 	// Getenv reads DOCKER_HOST; nil means os.Getenv.
 	Getenv func(string) string
+	// Applied, when set, is the desired state in force that Plan compares
+	// with (the daemon's applied copy, for `rdd plan` without a daemon);
+	// nil means the last state Reconcile was given.
+	Applied *schema.Desired
+
+	mu   sync.Mutex
+	last *schema.Desired
 }
 
 var _ reconciler.VM = (*Driver)(nil)
@@ -35,7 +43,10 @@ func (h *Driver) Changes() <-chan struct{} { return nil }
 // Reconcile reports the host as Running when the desired state wants it
 // running, with the socket the engine should use; it has nothing to start
 // or stop.
-func (h *Driver) Reconcile(_ context.Context, d *schema.Desired) reconciler.VMResult {
+func (h *Driver) Reconcile(_ context.Context, d *schema.Desired, _ reconciler.Allow) reconciler.VMResult {
+	h.mu.Lock()
+	h.last = d
+	h.mu.Unlock()
 	st := statusdir.VMStatus{Driver: "host", Status: statusdir.VMStatusStopped}
 	if !d.Running {
 		return reconciler.VMResult{Status: st, Reason: statusdir.VMStopped, Message: "host driver: no VM; the engine is disconnected"}

@@ -3,6 +3,8 @@ package host
 import (
 	"testing"
 
+	"github.com/rddproject/rdd/effect"
+	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
@@ -13,7 +15,7 @@ func TestReconcile(t *testing.T) {
 	d := schema.Default().Defaults()
 	d.VM.Driver = "host"
 
-	if r := h.Reconcile(t.Context(), d); r.Reason != statusdir.VMStopped || r.Socket != "" {
+	if r := h.Reconcile(t.Context(), d, reconciler.Allow{}); r.Reason != statusdir.VMStopped || r.Socket != "" {
 		t.Errorf("running=false: %+v", r)
 	}
 	d.Running = true
@@ -27,9 +29,44 @@ func TestReconcile(t *testing.T) {
 	} {
 		env["DOCKER_HOST"] = tc.dockerHost
 		d.ContainerEngine.Socket = tc.socket
-		r := h.Reconcile(t.Context(), d)
+		r := h.Reconcile(t.Context(), d, reconciler.Allow{})
 		if r.Reason != statusdir.VMRunning || r.Socket != tc.want || r.Status.Driver != "host" {
 			t.Errorf("socket %q DOCKER_HOST %q: %+v, want socket %q", tc.socket, tc.dockerHost, r, tc.want)
 		}
+	}
+}
+
+// Every VM key is none with the host driver, saying why; a socket change
+// is live; nothing is listed before anything is in force.
+func TestPlan(t *testing.T) {
+	h := &Driver{Home: "/h/.rd", Getenv: func(string) string { return "" }}
+	d := schema.Default().Defaults()
+	d.VM.Driver = "host"
+	if p := h.Plan(d); len(p) != 0 {
+		t.Errorf("nothing in force: %+v", p)
+	}
+	h.Reconcile(t.Context(), d, reconciler.Allow{})
+	if p := h.Plan(d); len(p) != 0 {
+		t.Errorf("no change: %+v", p)
+	}
+	next := schema.Default().Defaults()
+	next.VM.Driver = "host"
+	next.VM.CPUs, next.VM.Disk = 8, "10GiB"
+	next.VM.Image = &schema.VMImage{Location: "/img"}
+	next.ContainerEngine.Socket = "/tmp/e.sock"
+	got := map[string]effect.Change{}
+	for _, c := range h.Plan(next) {
+		got[c.Key] = c
+	}
+	for _, k := range []string{"vm.cpus", "vm.disk", "vm.image"} {
+		if c, ok := got[k]; !ok || c.Effect != effect.None || c.Why != NoVM {
+			t.Errorf("%s: %+v", k, c)
+		}
+	}
+	if c := got["containerEngine.socket"]; c.Effect != effect.Live || c.To != "/tmp/e.sock" {
+		t.Errorf("socket: %+v", c)
+	}
+	if len(got) != 4 {
+		t.Errorf("changes %v, want 4", got)
 	}
 }

@@ -52,6 +52,7 @@ type fixture struct {
 	socket  string // the default engine socket
 	dockerd string // what the double links the socket to
 	clock   time.Time
+	allow   reconciler.Allow // what Reconcile is allowed
 }
 
 func newFixture(t *testing.T, edit func(*Config)) *fixture {
@@ -108,7 +109,7 @@ func (f *fixture) settle(ctx context.Context, dr *Driver, d *schema.Desired) (re
 	defer deadline.Stop()
 	var seen []string
 	for {
-		r := dr.Reconcile(ctx, d)
+		r := dr.Reconcile(ctx, d, f.allow)
 		seen = append(seen, r.Reason)
 		if !inProgress(r.Reason) {
 			return r, seen
@@ -203,7 +204,7 @@ func assertContains(t *testing.T, what, s string, subs ...string) {
 func TestCreateStartStop(t *testing.T) {
 	f := newFixture(t, nil)
 	d := desired(true)
-	first := f.dr.Reconcile(t.Context(), d)
+	first := f.dr.Reconcile(t.Context(), d, f.allow)
 	if first.Reason != statusdir.VMStarting || first.Socket != "" {
 		t.Fatalf("first pass: want Starting without a socket, got %+v", first)
 	}
@@ -227,7 +228,7 @@ func TestCreateStartStop(t *testing.T) {
 	assertContains(t, "lima.yaml", string(lima), "hostSocket: "+f.socket, StockImage)
 
 	// Idempotent: nothing but list.
-	if again := f.dr.Reconcile(t.Context(), d); again.Reason != statusdir.VMRunning || again.Message != r.Message {
+	if again := f.dr.Reconcile(t.Context(), d, f.allow); again.Reason != statusdir.VMRunning || again.Message != r.Message {
 		t.Errorf("second pass: %+v", again)
 	}
 	if f.calls("create") != 1 || f.calls("start") != 1 || f.calls("stop") != 0 {
@@ -271,24 +272,25 @@ func TestRestartOnceOnMultiKeyChange(t *testing.T) {
 	// The message named every key.
 	f2 := newFixture(t, nil)
 	f2.mustRun(t, desired(true))
-	first := f2.dr.Reconcile(t.Context(), d)
+	first := f2.dr.Reconcile(t.Context(), d, f.allow)
 	assertContains(t, "Restarting message", first.Message, "vm.cpus (2 -> 4)", "vm.memory (4GiB -> 8GiB)", "vm.mounts (~:ro -> /tmp:rw)")
 	f2.settle(t.Context(), f2.dr, d)
 }
 
-// A disk shrink is refused: StartFailed saying why, nothing stopped, and the
-// socket kept so the engine stays connected.
+// A disk shrink is refused: held (ChangeRefused) saying why, the VM still
+// Running, nothing stopped, and the socket kept so the engine stays
+// connected.
 func TestDiskShrinkRefused(t *testing.T) {
 	f := newFixture(t, nil)
 	f.mustRun(t, desired(true))
 	d := desired(true)
 	d.VM.Disk = "50GiB"
 	d.VM.CPUs = 3 // refused along with it: nothing changes
-	r := f.dr.Reconcile(t.Context(), d)
-	if r.Reason != statusdir.VMStartFailed {
-		t.Fatalf("want StartFailed, got %+v", r)
+	r := f.dr.Reconcile(t.Context(), d, f.allow)
+	if r.Reason != statusdir.VMRunning || r.Held == nil || r.Held.Reason != statusdir.ChangeRefused {
+		t.Fatalf("want Running with a refused change held, got %+v", r)
 	}
-	assertContains(t, "message", r.Message, "vm.disk (100GiB -> 50GiB)", "never shrink", "100GiB or more", "keeps running", "vm.cpus (2 -> 3)")
+	assertContains(t, "message", r.Held.Message, "vm.disk (100GiB -> 50GiB)", "never shrink", "100GiB or more", "Nothing was changed", "vm.cpus (2 -> 3)")
 	if r.Socket != f.socket || r.Status.Status != "Running" {
 		t.Errorf("socket %q, status %q: the running VM must stay usable", r.Socket, r.Status.Status)
 	}
@@ -321,7 +323,7 @@ func TestStartFailure(t *testing.T) {
 	}
 
 	// Within the pause: the same failure, a requeue, no new start.
-	again := f.dr.Reconcile(t.Context(), d)
+	again := f.dr.Reconcile(t.Context(), d, f.allow)
 	if again.Reason != statusdir.VMStartFailed || again.Message != r.Message || again.Requeue <= 0 || again.Requeue > time.Minute {
 		t.Errorf("within the pause: %+v", again)
 	}
@@ -350,7 +352,7 @@ func TestStopFailure(t *testing.T) {
 		t.Fatalf("want StopFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "stopping Lima instance", "limactl said:", "guest agent does not answer", "ha.stderr.log")
-	if again := f.dr.Reconcile(t.Context(), off); again.Reason != statusdir.VMStopFailed || again.Requeue <= 0 {
+	if again := f.dr.Reconcile(t.Context(), off, f.allow); again.Reason != statusdir.VMStopFailed || again.Requeue <= 0 {
 		t.Errorf("within the pause: %+v", again)
 	}
 	f.control("fail-stop", "")
@@ -384,7 +386,7 @@ func TestCancelMidStart(t *testing.T) {
 	f := newFixture(t, nil)
 	f.control("hang", "start")
 	ctx, cancel := context.WithCancel(t.Context())
-	if r := f.dr.Reconcile(ctx, desired(true)); r.Reason != statusdir.VMStarting {
+	if r := f.dr.Reconcile(ctx, desired(true), f.allow); r.Reason != statusdir.VMStarting {
 		t.Fatalf("want Starting, got %+v", r)
 	}
 	f.waitCalls("start")
@@ -409,7 +411,7 @@ func TestCancelMidStart(t *testing.T) {
 func TestTurnAroundDuringStart(t *testing.T) {
 	f := newFixture(t, nil)
 	f.control("start-delay", "1h")
-	if r := f.dr.Reconcile(t.Context(), desired(true)); r.Reason != statusdir.VMStarting {
+	if r := f.dr.Reconcile(t.Context(), desired(true), f.allow); r.Reason != statusdir.VMStarting {
 		t.Fatalf("want Starting, got %+v", r)
 	}
 	f.waitCalls("start")
@@ -431,7 +433,7 @@ func TestAdoptRunningInstance(t *testing.T) {
 	f.dr.Close()
 
 	dr2 := f.newDriver()
-	r := dr2.Reconcile(t.Context(), desired(true))
+	r := dr2.Reconcile(t.Context(), desired(true), f.allow)
 	if r.Reason != statusdir.VMRunning || r.Socket != f.socket {
 		t.Fatalf("adoption: %+v", r)
 	}
@@ -443,7 +445,7 @@ func TestAdoptRunningInstance(t *testing.T) {
 	d := desired(true)
 	d.VM.CPUs = 3
 	dr3 := f.newDriver()
-	if first := dr3.Reconcile(t.Context(), d); first.Reason != statusdir.VMRestarting {
+	if first := dr3.Reconcile(t.Context(), d, f.allow); first.Reason != statusdir.VMRestarting {
 		t.Fatalf("changed while the daemon was down: %+v", first)
 	}
 	r, _ = f.settle(t.Context(), dr3, d)
@@ -461,7 +463,7 @@ func TestChangeWhileStopped(t *testing.T) {
 
 	off := desired(false)
 	off.VM.CPUs = 4
-	r := f.dr.Reconcile(t.Context(), off)
+	r := f.dr.Reconcile(t.Context(), off, f.allow)
 	if r.Reason != statusdir.VMStopped {
 		t.Fatalf("want Stopped, got %+v", r)
 	}
@@ -471,7 +473,7 @@ func TestChangeWhileStopped(t *testing.T) {
 	}
 	on := desired(true)
 	on.VM.CPUs = 4
-	first := f.dr.Reconcile(t.Context(), on)
+	first := f.dr.Reconcile(t.Context(), on, f.allow)
 	assertContains(t, "Starting message", first.Message, "with vm.cpus (2 -> 4)")
 	r = f.mustRun(t, on)
 	if r.Status.CPUs != 4 || f.calls("stop") != 1 || f.calls("edit") != 1 {
@@ -479,13 +481,15 @@ func TestChangeWhileStopped(t *testing.T) {
 	}
 }
 
-// A new boot image recreates the instance (delete, create, start).
+// A new boot image recreates the instance (delete, create, start), when
+// allowed.
 func TestImageChangeRecreates(t *testing.T) {
 	f := newFixture(t, nil)
+	f.allow.Recreate = true
 	f.mustRun(t, desired(true))
 	d := desired(true)
 	d.VM.Image = &schema.VMImage{Location: "/srv/img/disk.raw", Kernel: "/srv/img/vmlinuz"}
-	first := f.dr.Reconcile(t.Context(), d)
+	first := f.dr.Reconcile(t.Context(), d, f.allow)
 	if first.Reason != statusdir.VMRestarting {
 		t.Fatalf("want Restarting, got %+v", first)
 	}
@@ -504,19 +508,19 @@ func TestLimactlMissing(t *testing.T) {
 	t.Setenv("RDD_LIMACTL", "")
 	t.Setenv("PATH", t.TempDir())
 	f := newFixture(t, func(c *Config) { c.Limactl = "" })
-	r := f.dr.Reconcile(t.Context(), desired(true))
+	r := f.dr.Reconcile(t.Context(), desired(true), f.allow)
 	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "limactl was not found on PATH", "hint:", "RDD_LIMACTL")
-	if r := f.dr.Reconcile(t.Context(), desired(false)); r.Reason != statusdir.VMStopped {
+	if r := f.dr.Reconcile(t.Context(), desired(false), f.allow); r.Reason != statusdir.VMStopped {
 		t.Errorf("running: false: %+v", r)
 	} else if first, hint, _ := strings.Cut(r.Message, "\n"); first != `no Lima instance "rd"; limactl was not found on PATH` || !strings.HasPrefix(hint, "hint: install Lima") {
 		t.Errorf("running: false: message %q, want the cause on one line and the hint on the next", r.Message)
 	}
 
 	g := newFixture(t, func(c *Config) { c.Limactl = filepath.Join(t.TempDir(), "limactl") })
-	r = g.dr.Reconcile(t.Context(), desired(true))
+	r = g.dr.Reconcile(t.Context(), desired(true), f.allow)
 	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
@@ -529,7 +533,7 @@ func TestRootRefused(t *testing.T) {
 		t.Skip("needs root: the double refuses root the way limactl does")
 	}
 	f := newFixture(t, func(c *Config) { c.Env = nil })
-	r := f.dr.Reconcile(t.Context(), desired(true))
+	r := f.dr.Reconcile(t.Context(), desired(true), f.allow)
 	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
@@ -542,7 +546,7 @@ func TestListFailureKeepsSocket(t *testing.T) {
 	f := newFixture(t, nil)
 	f.mustRun(t, desired(true))
 	f.control("fail-list", "open lima.yaml: input/output error")
-	r := f.dr.Reconcile(t.Context(), desired(true))
+	r := f.dr.Reconcile(t.Context(), desired(true), f.allow)
 	if r.Reason != statusdir.VMStartFailed || r.Socket != f.socket {
 		t.Fatalf("want StartFailed with the socket kept, got %+v", r)
 	}

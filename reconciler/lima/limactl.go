@@ -21,6 +21,9 @@ type runner struct {
 	path string   // resolved limactl binary
 	home string   // LIMA_HOME
 	env  []string // extra environment
+	// procs, when set, tracks the running commands (Driver.Close kills
+	// what is left of them).
+	procs *procSet
 }
 
 // cmdError is a limactl invocation that failed: its exit, its own stderr
@@ -125,7 +128,12 @@ func (r *runner) run(ctx context.Context, timeout time.Duration, stdin io.Reader
 	cmd.Stderr = stderr
 	ownProcessGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		r.procs.add(cmd.Process)
+		err = cmd.Wait()
+		r.procs.remove(cmd.Process)
+	}
 	if err == nil {
 		return stdout.Bytes(), nil
 	}

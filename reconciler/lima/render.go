@@ -223,7 +223,7 @@ func editTerms(s Spec) ([]string, error) {
 		}
 		var b strings.Builder
 		if err := yqLiteral(&b, doc.Content[i+1], key); err != nil {
-			return nil, err
+			return nil, &carryError{limaKey: key, err: err}
 		}
 		terms = append(terms, "."+key+" = "+b.String())
 	}
@@ -234,6 +234,16 @@ func editTerms(s Spec) ([]string, error) {
 	}
 	return terms, nil
 }
+
+// carryError is a value of lima.yaml's key limaKey that a yq literal
+// cannot carry.
+type carryError struct {
+	limaKey string
+	err     error
+}
+
+func (e *carryError) Error() string { return e.err.Error() }
+func (e *carryError) Unwrap() error { return e.err }
 
 // yqLiteral writes n as a yq collection literal. Its output is also valid
 // JSON, which the limactl test double relies on.

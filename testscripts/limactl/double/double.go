@@ -19,13 +19,24 @@
 //	LIMACTL_DOUBLE_FAIL_START   _double/fail-start    start fails with this message
 //	LIMACTL_DOUBLE_FAIL_STOP    _double/fail-stop     a graceful stop fails with this message
 //	LIMACTL_DOUBLE_FAIL_LIST    _double/fail-list     list fails with this message
-//	LIMACTL_DOUBLE_HANG         _double/hang          "start", "stop" and/or "create" (comma-separated) never finish
+//	LIMACTL_DOUBLE_HANG         _double/hang          "start", "stop", "create" and/or "stop-force" (comma-separated) never
+//	                                                  finish; a hanging stop-force also ignores SIGTERM
 //	LIMACTL_DOUBLE_CREATE_DELAY _double/create-delay  how long create takes (default 50ms)
 //	LIMACTL_DOUBLE_START_DELAY  _double/start-delay   how long start takes (default 300ms)
 //	LIMACTL_DOUBLE_STOP_DELAY   _double/stop-delay    how long a graceful stop takes (default 100ms)
 //	LIMACTL_DOUBLE_DOCKER_SOCK      the dockerd socket a started instance exposes (default /var/run/docker.sock)
 //	LIMACTL_DOUBLE_CONTAINERD_SOCK  the containerd socket it exposes (default: none)
 //	LIMACTL_DOUBLE_VERSION          the version it claims (default 1.2.2)
+//
+// A started instance runs as Lima's does: a host agent process (ha.pid,
+// ha.sock) and a VM process (qemu.pid), both the double itself, and its
+// status is computed from those files as Lima 1.2.2 computes it (see
+// agent.go). `limactl _fault NAME KIND` leaves an instance as a power
+// loss or a killed host agent does (KIND: power-loss, kill-hostagent,
+// empty-pid, reuse-pid PID).
+//
+//	LIMACTL_DOUBLE_LIST_CPUS    _double/list-cpus     the cpus list --json reports for a running instance
+//	                                                  (a Lima that has not caught up with an edit)
 //
 // Every invocation is appended to $LIMA_HOME/_double/calls.log (one line:
 // the command and its arguments), and one that is interrupted while it
@@ -97,6 +108,12 @@ func Main(args []string) int {
 		runErr = h.delete(rest)
 	case "list", "ls":
 		runErr = h.list(rest)
+	case "hostagent":
+		runErr = h.hostagent(rest)
+	case "_qemu":
+		runErr = h.qemu(rest)
+	case "_fault":
+		runErr = h.fault(rest)
 	default:
 		runErr = fmt.Errorf("unknown command %q for %q", cmd, "limactl")
 	}

@@ -28,11 +28,9 @@ func (h *home) edit(rest []string) error {
 	if !h.exists(name) {
 		return fmt.Errorf("instance %q not found", name)
 	}
-	st, err := h.readState(name)
-	if err != nil {
-		return err
-	}
-	if st.Status == "Running" {
+	// cmd/limactl/edit.go: only a Running instance is refused; Broken
+	// and Stopped can be edited.
+	if h.inspect(name).status == "Running" {
 		return errors.New("cannot edit a running instance")
 	}
 	old, oldBytes, err := h.loadConfig(name)

@@ -7,12 +7,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -26,10 +28,10 @@ const (
 	haStderr  = "ha.stderr.log"
 )
 
-// state is what the double remembers of an instance besides its lima.yaml.
+// state is what the double remembers of an instance besides its lima.yaml
+// and its pid files: the engine sockets it forwarded.
 type state struct {
-	Status string   `json:"status"` // Stopped or Running
-	Links  []string `json:"links,omitempty"`
+	Links []string `json:"links,omitempty"`
 }
 
 var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
@@ -45,7 +47,7 @@ func (h *home) readState(name string) (state, error) {
 	var st state
 	b, err := os.ReadFile(filepath.Join(h.instDir(name), stateFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return state{Status: "Stopped"}, nil
+		return state{}, nil
 	}
 	if err != nil {
 		return st, err
@@ -267,7 +269,7 @@ func (h *home) createFrom(name string, data []byte) error {
 	if err := os.WriteFile(filepath.Join(dir, "lima-version"), []byte(version()+"\n"), 0o644); err != nil {
 		return err
 	}
-	if err := h.writeState(name, state{Status: "Stopped"}); err != nil {
+	if err := h.writeState(name, state{}); err != nil {
 		return err
 	}
 	info("Run `limactl start %s` to start the instance.", name)
@@ -292,13 +294,17 @@ func (h *home) start(rest []string) error {
 			return err
 		}
 	}
-	st, err := h.readState(name)
-	if err != nil {
-		return err
+	// cmd/limactl/start.go startAction, pkg/instance/start.go Start.
+	in := h.inspect(name)
+	if len(in.errors) > 0 {
+		return fmt.Errorf("errors inspecting instance: %+v", in.errors)
 	}
-	if st.Status == "Running" {
+	if in.status == "Running" {
 		info("The instance %q is already running. Run `limactl shell %s` to open the shell.", name, name)
 		return nil
+	}
+	if _, err := os.Stat(filepath.Join(h.instDir(name), haPID)); err == nil {
+		return fmt.Errorf("instance %q seems running (hint: remove %q if the instance is not actually running)", name, filepath.Join(h.instDir(name), haPID))
 	}
 	c, _, err := h.loadConfig(name)
 	if err != nil {
@@ -327,11 +333,14 @@ func (h *home) start(rest []string) error {
 	if err := h.wait(h.delay("LIMACTL_DOUBLE_START_DELAY", "start-delay", 300*time.Millisecond), "start "+name); err != nil {
 		return err
 	}
+	if err := h.bootVM(name); err != nil {
+		return failStart(err.Error())
+	}
 	links, err := h.link(name, c)
 	if err != nil {
 		return failStart(err.Error())
 	}
-	if err := h.writeState(name, state{Status: "Running", Links: links}); err != nil {
+	if err := h.writeState(name, state{Links: links}); err != nil {
 		return err
 	}
 	info("READY. Run `limactl shell %s` to open the shell.", name)
@@ -413,14 +422,23 @@ func (h *home) stop(rest []string) error {
 	if err != nil {
 		return err
 	}
+	in := h.inspect(name)
+	if f.bools["force"] && h.hangs("stop-force") {
+		// A forced stop stuck for good, deaf to SIGTERM: only SIGKILL
+		// ends it.
+		signal.Ignore(os.Interrupt, syscall.SIGTERM)
+		h.logCall("hanging:", []string{"stop --force " + name})
+		time.Sleep(10 * time.Minute)
+		return errors.New("stop --force hung for 10 minutes")
+	}
 	if f.bools["force"] {
+		h.stopForcibly(name, in)
 		unlink(st)
-		return h.writeState(name, state{Status: "Stopped"})
+		return h.writeState(name, state{})
 	}
-	if st.Status != "Running" {
-		return fmt.Errorf("expected status %q, got %q (maybe use `limactl stop -f`?)", "Running", st.Status)
+	if in.status != "Running" {
+		return fmt.Errorf("expected status %q, got %q (maybe use `limactl stop -f`?)", "Running", in.status)
 	}
-	info("Sending SIGINT to hostagent process %d", os.Getpid())
 	if h.hangs("stop") {
 		return h.wait(-1, "stop "+name)
 	}
@@ -428,12 +446,20 @@ func (h *home) stop(rest []string) error {
 		logLine("error", msg)
 		return errors.New(`did not receive an event with the "exiting" status`)
 	}
-	info("Waiting for the host agent and the driver processes to shut down")
-	if err := h.wait(h.delay("LIMACTL_DOUBLE_STOP_DELAY", "stop-delay", 100*time.Millisecond), "stop "+name); err != nil {
+	// pkg/instance/stop.go StopGracefully: SIGINT to the host agent,
+	// then wait for it and the driver to go.
+	info("Sending SIGINT to hostagent process %d", in.haPID)
+	if err := syscall.Kill(in.haPID, syscall.SIGINT); err != nil {
 		return err
 	}
+	info("Waiting for the host agent and the driver processes to shut down")
+	for h.inspect(name).status != "Stopped" {
+		if err := h.wait(20*time.Millisecond, "stop "+name); err != nil {
+			return err
+		}
+	}
 	unlink(st)
-	return h.writeState(name, state{Status: "Stopped"})
+	return h.writeState(name, state{})
 }
 
 // delete: limactl delete [--force|-f] NAME...
@@ -454,9 +480,12 @@ func (h *home) delete(rest []string) error {
 		if err != nil {
 			return err
 		}
-		if !f.bools["force"] && st.Status != "Stopped" {
-			return fmt.Errorf("failed to delete instance %q: expected status %q, got %q", name, "Stopped", st.Status)
+		// pkg/instance/delete.go: StopForcibly first when forced.
+		in := h.inspect(name)
+		if !f.bools["force"] && in.status != "Stopped" {
+			return fmt.Errorf("failed to delete instance %q: expected status %q, got %q", name, "Stopped", in.status)
 		}
+		h.stopForcibly(name, in)
 		unlink(st)
 		if err := os.RemoveAll(h.instDir(name)); err != nil {
 			return fmt.Errorf("failed to delete instance %q: %w", name, err)
@@ -487,6 +516,7 @@ type listEntry struct {
 	Protected     bool              `json:"protected"`
 	LimaVersion   string            `json:"limaVersion"`
 	Param         map[string]string `json:"param,omitempty"`
+	Errors        []struct{}        `json:"errors"`
 }
 
 func (h *home) entry(name string) (listEntry, error) {
@@ -497,16 +527,22 @@ func (h *home) entry(name string) (listEntry, error) {
 	if err != nil {
 		return e, err
 	}
-	st, err := h.readState(name)
-	if err != nil {
-		return e, err
+	in := h.inspect(name)
+	e.Status = in.status
+	if len(in.errors) > 0 {
+		// cmd/limactl/list.go: the text goes to stderr; in the JSON each
+		// error marshals as {} (store.Instance.Errors is []error).
+		warn("instance %q has errors: %v", name, in.errors)
+		e.Errors = make([]struct{}, len(in.errors))
 	}
-	e.Status = st.Status
 	e.VMType = c.vmType()
 	e.Arch = c.arch()
 	e.CPUs = c.cpus()
 	e.Memory, _ = parseBytes(c.str("memory", "4GiB"))
 	e.Disk, _ = parseBytes(c.str("disk", "100GiB"))
+	if v := h.knob("LIMACTL_DOUBLE_LIST_CPUS", "list-cpus"); v != "" && e.Status == "Running" {
+		e.CPUs, _ = strconv.Atoi(v)
+	}
 	if e.VMType == "wsl2" {
 		e.CPUs, e.Memory, e.Disk = 0, 0, 0
 	}
