@@ -47,7 +47,8 @@ verdict like rdd set (same exit codes).`,
 			if err := os.MkdirAll(filepath.Dir(h.Confirm()), 0o700); err != nil {
 				return fmt.Errorf("create %q: %w", filepath.Dir(h.Confirm()), err)
 			}
-			if err := confirm.Write(h.Confirm(), confirm.Recreate, digest, time.Now()); err != nil {
+			now := time.Now()
+			if err := confirm.Write(h.Confirm(), confirm.Recreate, digest, now); err != nil {
 				return err
 			}
 			if isTerminal(a.stderr) {
@@ -62,7 +63,9 @@ verdict like rdd set (same exit codes).`,
 				return withCode(ExitNoDaemon, errors.New("no rdd daemon is running; the confirmation is recorded and applies when it starts"),
 					"start it with `rdd daemon`")
 			}
-			return a.wait(cmd.Context(), h, waitSpec{digest: digest, timeout: timeout})
+			// Marker times are whole seconds: a held verdict of this second
+			// is the one being answered, a later one is new.
+			return a.wait(cmd.Context(), h, waitSpec{digest: digest, timeout: timeout, heldBefore: now.Truncate(time.Second)})
 		},
 	}
 	fl := cmd.Flags()

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rddproject/rdd/confirm"
+
 	"github.com/spf13/cobra"
 
 	"github.com/rddproject/rdd/dockerctx"
@@ -147,6 +149,11 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 			case err := <-w.Errors():
 				log.Warn("desired file watch", "err", err)
 			}
+		}
+	}()
+	go func() {
+		if err := confirm.Watch(bg, h.Confirm(), loop.Wake); err != nil {
+			log.Error("confirmation watch ended", "err", err)
 		}
 	}()
 	go func() {

@@ -63,6 +63,10 @@ type waitSpec struct {
 	// daemonWait is how long a daemon that is starting may take to be up
 	// (awaitDaemon) before the wait exits 5.
 	daemonWait time.Duration
+	// heldBefore, when set, makes a failed marker with reason
+	// NeedsConfirmation written before that time no verdict: it is the
+	// one `rdd confirm` has just answered.
+	heldBefore time.Time
 }
 
 func (s waitSpec) what() string {
@@ -204,6 +208,9 @@ func (a *app) superseded(h home.Home, was, now string) {
 func decideWait(s statusdir.Snapshot, want string, spec waitSpec) (bool, error) {
 	if s.App != nil && s.App.Summary == statusdir.SummaryUnknown {
 		return false, nil // written by a daemon that stopped; a new one will rewrite it
+	}
+	if f := s.Failed; f != nil && f.Digest == want && f.Reason == statusdir.NeedsConfirmation && !f.Time.After(spec.heldBefore) && !spec.heldBefore.IsZero() {
+		return false, nil // the verdict the confirmation answers: wait for the next one
 	}
 	if s.Failed != nil && s.Failed.Digest == want {
 		// I3: a failure is final for this digest, whatever is awaited.

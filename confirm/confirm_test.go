@@ -1,6 +1,7 @@
 package confirm
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
@@ -50,5 +51,36 @@ func TestConfirmed(t *testing.T) {
 	}
 	if ok, err := Confirmed(link, Recreate, "sha256:a"); ok || err == nil {
 		t.Errorf("symlinked record: %v %v, want false and an error", ok, err)
+	}
+}
+
+func TestWatchWakesOnARecord(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run", "confirm.yaml")
+	woke := make(chan struct{}, 8)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Watch(ctx, path, func() { woke <- struct{}{} }) }()
+	// The watch exists once the directory does; write until it wakes.
+	deadline := time.After(10 * time.Second)
+	for wrote := false; ; {
+		if _, err := os.Stat(filepath.Dir(path)); err == nil && !wrote {
+			if err := Write(path, Recreate, "sha256:a", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			wrote = true
+		}
+		select {
+		case <-woke:
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			return
+		case <-deadline:
+			t.Fatal("no wake-up after the record was written")
+		case <-time.After(10 * time.Millisecond):
+			wrote = false // the watch may not have been added yet: write again
+		}
 	}
 }
