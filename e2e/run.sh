@@ -160,8 +160,11 @@ vm_main() {
 	timing rdd-restart-to-ready "$t"
 	cpus=$(limactl list --json "$INSTANCE" | sed -n 's/.*"cpus":\([0-9]*\),"memory".*/\1/p' | head -1)
 	[[ $cpus == 3 ]] || die "Lima reports $cpus CPUs after vm.cpus=3"
-	starts=$(grep -c 'msg="operation done".*starting' "$work/daemon.log" || true)
-	log "VM starts logged by the daemon: $starts (cold start + one restart)"
+	# Count the starts begun, not those that ended well: under heavy load
+	# `limactl start` may exit "degraded" (ssh too slow) while Lima keeps
+	# the VM running, which the next pass adopts as Running.
+	starts=$(grep -c 'msg="operation started".*starting' "$work/daemon.log" || true)
+	log "VM starts begun by the daemon: $starts (cold start + one restart)"
 	[[ $starts == 2 ]] || die "expected 2 starts (cold + one restart), saw $starts"
 
 	# running=false succeeds only when the VM is really stopped.
