@@ -358,8 +358,9 @@ func statErr(path string) error {
 	return err
 }
 
-// write renders the pass into status/: object files first, then app.yaml,
-// then the marker. Every write is skipped when its bytes are unchanged.
+// write renders the pass into status/: object files first, then app.yaml
+// and the marker as one batch (statusdir.Dir.WritePass). Every write is
+// skipped when its bytes are unchanged.
 func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
 	gen := l.generation
 	for _, m := range eng.Mirrors {
@@ -401,17 +402,17 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 		VM:                 vm.Status,
 		Engine:             eng.Status,
 	}
-	if _, err := l.cfg.Status.WriteYAML(statusdir.AppFile, app); err != nil {
-		return err
-	}
+	pass := statusdir.Pass{App: app, Marker: v.Marker}
 	if v.Marker == "" {
-		return l.cfg.Status.ClearVerdict()
+		_, err := l.cfg.Status.WritePass(pass)
+		return err
 	}
 	m := statusdir.Marker{Digest: l.digest, Generation: gen, Reason: v.Reason, Message: v.Message, Time: now.UTC().Truncate(time.Second)}
 	if l.lastMarker.Digest == m.Digest && l.lastMarker.Generation == m.Generation && l.lastMarker.Reason == m.Reason && l.lastMarker.Message == m.Message {
 		m.Time = l.lastMarker.Time // same verdict: same bytes
 	}
-	changed, err := l.cfg.Status.SetVerdict(v.Marker, m)
+	pass.Verdict = m
+	changed, err := l.cfg.Status.WritePass(pass)
 	if err != nil {
 		return err
 	}

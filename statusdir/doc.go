@@ -59,8 +59,10 @@
 // symbolic link.
 //
 // The order within a reconcile pass is: object files first ([Dir.SyncMirror]),
-// then app.yaml, then the marker ([Dir.SetVerdict]) last, so that a waiter
-// that sees a marker also sees the state it describes.
+// then app.yaml, then the marker last, so that a waiter that sees a marker
+// also sees the state it describes. [Dir.WritePass] writes app.yaml and the
+// marker as one batch: both are synced before either is renamed, and the
+// directory is synced once after both renames.
 //
 // # Object file names
 //
