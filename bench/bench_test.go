@@ -90,13 +90,6 @@ func writeAtomic(tb testing.TB, path, data string) {
 	}
 }
 
-func reportPercentiles(b *testing.B, lat []time.Duration, prefix string) {
-	slices.Sort(lat)
-	p := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(p(0.5), prefix+"p50-ms")
-	b.ReportMetric(p(0.99), prefix+"p99-ms")
-}
-
 // BenchmarkEditToReady: save desired.yaml with a change that needs no
 // action (C1), then wait for the ready marker carrying its digest. The
 // daemon runs with --debounce 1ms so the figure is rdd's own cost; the
