@@ -97,7 +97,7 @@ func TestKeeperReportsAFailure(t *testing.T) {
 	// A file where the contexts directory should be: every write fails.
 	mustWrite(t, filepath.Join(dir, "contexts"), "not a directory")
 	k := &Keeper{ConfigDir: dir}
-	d := &schema.Desired{}
+	d := schema.Default().Defaults() // dockerContext defaults to "rdd"
 	err := k.Keep(d, "/run/x.sock")
 	if err == nil || !strings.Contains(err.Error(), `docker context "rdd" not written`) {
 		t.Fatalf("Keep = %v, want a failure naming the context", err)

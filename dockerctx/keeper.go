@@ -10,13 +10,13 @@ import (
 // DefaultName is the context rdd keeps when the desired state names none.
 const DefaultName = "rdd"
 
-// Name is the docker context the desired state asks for; "" means none.
-//
-// It stands in for containerEngine.dockerContext (default "rdd", "" for
-// none) until that field is in the schema: then it returns the field.
+// Name is the docker context the desired state asks for
+// (containerEngine.dockerContext, default "rdd"); "" means none.
 func Name(d *schema.Desired) string {
-	_ = d
-	return DefaultName
+	if d == nil {
+		return DefaultName
+	}
+	return d.ContainerEngine.DockerContext
 }
 
 // Keeper keeps the docker context in step with the engine socket: the

@@ -15,7 +15,6 @@ import (
 	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
-	"github.com/rddproject/rdd/watch"
 )
 
 // Config wires a Loop. Desired, Status, Schema, VMs and Engine are required.
@@ -270,17 +269,14 @@ func (l *Loop) report(now time.Time, invalid *Outcome) time.Duration {
 // writer was busy with the file and nothing should be concluded yet.
 func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 	path := l.cfg.Desired
-	data, err := schema.ReadFile(path)
-	if err == nil && (l.desired == nil || schema.Digest(data) != l.applied.Digest) {
-		// ReadFile has checked the file's type and size; ReadStable makes
-		// sure a save in progress is not read half-written. Bytes equal to
-		// the state in force need no second look: most passes are woken by
-		// the engine, not by the file, and read it unchanged.
-		data, err = watch.ReadStable(path, 200*time.Millisecond)
-	}
+	// One read per pass, through the one function that checks the file's
+	// type, size and stability; the bytes it returns are what is digested
+	// and validated. A file that changed while being read is a save in
+	// progress: its writes wake the loop again.
+	f, err := schema.Read(path)
 	if err != nil {
 		switch {
-		case errors.Is(err, watch.ErrUnstable):
+		case errors.Is(err, schema.ErrChanged):
 			return nil, true
 		case errors.Is(statErr(path), fs.ErrNotExist):
 			l.observeDigest("")
@@ -290,6 +286,7 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 		l.observeDigest("") // no content to name: a directory, a FIFO...
 		return &Outcome{Reason: statusdir.ReasonInvalid, Message: err.Error()}, false
 	}
+	data := f.Data
 	if len(data) == 0 {
 		// An empty read is "not yet": a truncate-then-write save (cp, a
 		// shell redirection) shows an empty file before its content, and
@@ -311,6 +308,9 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 		return nil, false // same valid content: nothing to parse again
 	}
 	d, err := l.cfg.Schema.Parse(path, data)
+	if err == nil {
+		err = schema.CheckFiles(path, data, d) // vm.caCerts must exist and parse
+	}
 	if err != nil {
 		if changed {
 			l.log.Warn("desired file is invalid; the last valid state stays in force", "digest", digest, "err", err)
