@@ -33,6 +33,12 @@
 //	rss-5000           rss-5000-MB            reconciler/docker (5,000)        <= 60MB
 //	idle-cpu           idle-cpu-%             bench Idle                       < 0.1% over 60s
 //
+// validate-x is BenchmarkValidate/edit: examples/full.yaml with one value
+// of its largest section (vm) changed in every iteration, as an editor's
+// save does. The schema remembers the sections it validated (schema's
+// sections.go), so BenchmarkParseTypical, the same bytes again, costs far
+// less (validate-same-x); validate-cold-x is a schema's first parse.
+//
 // The targets with two limits print two lines: edit-to-ready (the p50
 // ratio) and edit-to-ready-p99 (ms), event-to-file and event-to-file-p99,
 // full-sync (the ratio) and full-sync-writes (a count). MEASURED and LIMIT
