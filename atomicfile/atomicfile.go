@@ -58,24 +58,70 @@ func WriteWith(path string, data []byte, perm fs.FileMode, o Options) error {
 // WriteIn replaces name, a file in r's directory tree, with data. It never
 // leaves r: a link planted in the way is replaced, not followed.
 func WriteIn(r *os.Root, name string, data []byte, perm fs.FileMode, o Options) error {
-	dir, base := filepath.Split(name)
-	dir = filepath.Clean(dir)
-	tmp, f, err := createTemp(r, dir, base, perm)
+	s, err := Stage(r, name, data, perm, o)
 	if err != nil {
 		return err
 	}
-	err = writeSync(f, data, perm, o.Prepare)
-	if err == nil {
-		err = r.Rename(tmp, name)
-	}
-	if err != nil {
-		r.Remove(tmp)
+	if err := s.Commit(); err != nil {
 		return err
 	}
 	if o.NoDirSync {
 		return nil
 	}
-	return SyncDir(r, dir)
+	return SyncDir(r, filepath.Dir(name))
+}
+
+// Staged is the first half of a write: a temporary file next to its
+// target, written, synced and closed, that no reader sees yet. Staging
+// several files before committing any lets a caller pay for their syncs
+// before the first rename, rename them in the order readers rely on, and
+// then sync each directory once (SyncDir).
+type Staged struct {
+	r         *os.Root
+	tmp, name string
+	done      bool
+}
+
+// Stage writes data to a new temporary file for name, a file in r's
+// directory tree, with mode perm, calls o.Prepare and syncs it. Commit
+// renames it over name; Abort removes it. o.NoDirSync does not apply: a
+// staged file never syncs its directory.
+func Stage(r *os.Root, name string, data []byte, perm fs.FileMode, o Options) (*Staged, error) {
+	dir, base := filepath.Split(name)
+	tmp, f, err := createTemp(r, filepath.Clean(dir), base, perm)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeSync(f, data, perm, o.Prepare); err != nil {
+		r.Remove(tmp)
+		return nil, err
+	}
+	return &Staged{r: r, tmp: tmp, name: name}, nil
+}
+
+// Commit renames the staged file over its target. The rename is durable
+// once the caller syncs the directory. On failure the temporary file is
+// removed.
+func (s *Staged) Commit() error {
+	if s.done {
+		return errors.New("commit a staged file twice")
+	}
+	s.done = true
+	if err := s.r.Rename(s.tmp, s.name); err != nil {
+		s.r.Remove(s.tmp)
+		return err
+	}
+	return nil
+}
+
+// Abort removes the staged file unless it was committed; it is safe to
+// call more than once, and on a nil Staged.
+func (s *Staged) Abort() {
+	if s == nil || s.done {
+		return
+	}
+	s.done = true
+	s.r.Remove(s.tmp)
 }
 
 // SyncDir makes the entries of dir in r durable, so that a rename or a

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -152,5 +153,48 @@ func TestCreate(t *testing.T) {
 	}
 	if got := entries(t, dir); len(got) != 1 {
 		t.Errorf("directory holds %q, want only f", got)
+	}
+}
+
+// A staged file is invisible until Commit, and Abort leaves nothing behind.
+func TestStage(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.yaml")
+	if err := Write(p, []byte("old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s, err := Stage(r, "a.yaml", []byte("new\n"), 0o600, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, p); got != "old\n" {
+		t.Fatalf("before Commit: %q, want the old bytes", got)
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	s.Abort() // after Commit: nothing to remove
+	if got := read(t, p); got != "new\n" {
+		t.Fatalf("after Commit: %q, want the new bytes", got)
+	}
+	if err := s.Commit(); err == nil {
+		t.Fatal("a second Commit succeeded")
+	}
+	a, err := Stage(r, "a.yaml", []byte("aborted\n"), 0o600, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Abort()
+	a.Abort()
+	if got := read(t, p); got != "new\n" {
+		t.Fatalf("after Abort: %q, want the committed bytes", got)
+	}
+	if got := entries(t, dir); !slices.Equal(got, []string{"a.yaml"}) {
+		t.Fatalf("entries = %q, want only a.yaml", got)
 	}
 }

@@ -370,8 +370,10 @@ func statErr(path string) error {
 	return err
 }
 
-// write renders the pass into status/: object files first, then app.yaml,
-// then its events, then the marker. Every write is skipped when its bytes are unchanged.
+// write renders the pass into status/: object files first, then the
+// pass's events, then app.yaml and the marker as one batch
+// (statusdir.Dir.WritePass). Every write is skipped when its bytes are
+// unchanged.
 func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
 	defer l.flushHistory() // after the marker
 	gen := l.generation
@@ -415,21 +417,21 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 		Engine:             eng.Status,
 		Applying:           applying(gen, vm.Applying),
 	}
-	if _, err := l.cfg.Status.WriteYAML(statusdir.AppFile, app); err != nil {
-		return err
-	}
 	// Events before the marker: a script that waited for it finds them.
 	if err := l.recordPass(now, vm, eng, v); err != nil {
 		return err
 	}
+	pass := statusdir.Pass{App: app, Marker: v.Marker}
 	if v.Marker == "" {
-		return l.cfg.Status.ClearVerdict()
+		_, err := l.cfg.Status.WritePass(pass)
+		return err
 	}
 	m := statusdir.Marker{Digest: l.digest, Generation: gen, Reason: v.Reason, Message: v.Message, Time: now.UTC().Truncate(time.Second)}
 	if l.lastMarker.Digest == m.Digest && l.lastMarker.Generation == m.Generation && l.lastMarker.Reason == m.Reason && l.lastMarker.Message == m.Message {
 		m.Time = l.lastMarker.Time // same verdict: same bytes
 	}
-	changed, err := l.cfg.Status.SetVerdict(v.Marker, m)
+	pass.Verdict = m
+	changed, err := l.cfg.Status.WritePass(pass)
 	if err != nil {
 		return err
 	}

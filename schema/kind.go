@@ -105,7 +105,7 @@ func (s *Schema) ParseValue(path []string, text string) (any, error) {
 		return nil, pathError(path, "cannot encode %q: %v", text, err)
 	}
 	w := &walker{s: s, budget: maxNodes}
-	w.scalar(&n, path, sch)
+	w.scalar(&n, path, &pathInfo{sch: sch, kind: sch.IncompleteKind(), err: sch.Err()})
 	if len(w.errs) > 0 {
 		e := w.errs[0]
 		e.Line, e.Column = 0, 0
@@ -188,7 +188,7 @@ func (s *Schema) flowValue(path []string, sch cue.Value, kind Kind, text string)
 		return nil, pathError(path, "%s in the value: anchors and aliases are not supported here; write the value out", a)
 	}
 	w := &walker{s: s, budget: maxNodes}
-	val := w.node(root, path, sch)
+	val := w.node(root, path, s.at(path, func() cue.Value { return sch }))
 	if len(w.errs) > 0 {
 		for _, e := range w.errs {
 			e.File, e.Line, e.Column = "", 0, 0

@@ -30,11 +30,13 @@ func Source() []byte { return bytes.Clone(source) }
 // picks defaults such as the VM type). A Schema is safe for concurrent use;
 // CUE evaluation is serialised internally.
 type Schema struct {
-	mu     sync.Mutex
-	ctx    *cue.Context
-	root   cue.Value // #Desired
-	top    cue.Value // _, used to ask "what may stand at this key?"
-	bottom cue.Value // _|_, the schema of a field that is not allowed
+	mu       sync.Mutex
+	ctx      *cue.Context
+	root     cue.Value            // #Desired
+	top      cue.Value            // _, used to ask "what may stand at this key?"
+	bottom   cue.Value            // _|_, the schema of a field that is not allowed
+	paths    map[string]*pathInfo // what the walk asked of the schema, by path (pathinfo.go)
+	sections map[string]section   // decoded sections, by value (sections.go)
 }
 
 // New compiles the embedded schema with the defaults of goos.
@@ -106,6 +108,22 @@ func (s *Schema) Parse(file string, data []byte) (*Desired, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The fast walk checks everything but the scalars' values, which the
+	// one unification of the whole document checks (decode); a scalar its
+	// own schema refuses makes that fail too, because unification only
+	// adds constraints. Anything wrong: walk again, unifying each scalar,
+	// for the messages and positions.
+	if w := (&walker{s: s, file: file, budget: maxNodes, fast: true}); true {
+		val := w.document(doc)
+		if len(w.errs) == 0 {
+			if d, err := s.decodeSections(val); err == nil {
+				if errs := checkPortForwards(file, doc, d); len(errs) > 0 {
+					return nil, errs
+				}
+				return d, nil
+			}
+		}
+	}
 	w := &walker{s: s, file: file, budget: maxNodes}
 	val := w.document(doc)
 	if len(w.errs) > 0 {

@@ -27,6 +27,10 @@ type walker struct {
 	// entry is being walked: what an entry may be, since attributes sit
 	// on fields and an entry is none.
 	items string
+	// fast skips unifying each scalar with its schema: the one unification
+	// of the whole document (decode) decides validity. Parse walks again
+	// without it to explain any problem.
+	fast bool
 }
 
 func (w *walker) fail(n *yaml.Node, segs []string, format string, args ...any) {
@@ -43,11 +47,11 @@ func (w *walker) document(doc *yaml.Node) any {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return nil // a file holding only comments or `~`
 	}
-	return w.node(root, nil, w.s.root)
+	return w.node(root, nil, w.s.at(nil, func() cue.Value { return w.s.root }))
 }
 
-// node checks n against sch, the schema that constrains it.
-func (w *walker) node(n *yaml.Node, segs []string, sch cue.Value) any {
+// node checks n against the schema at its path.
+func (w *walker) node(n *yaml.Node, segs []string, p *pathInfo) any {
 	if w.budget--; w.budget < 0 {
 		if w.budget == -1 {
 			w.fail(n, segs, "too many nodes after expanding anchors and aliases (over %d); write the values out", maxNodes)
@@ -55,9 +59,9 @@ func (w *walker) node(n *yaml.Node, segs []string, sch cue.Value) any {
 		return nil
 	}
 	if n.Kind == yaml.AliasNode {
-		return w.node(n.Alias, segs, sch)
+		return w.node(n.Alias, segs, p)
 	}
-	kind := sch.IncompleteKind()
+	sch, kind := p.sch, p.kind
 	if kind == cue.TopKind {
 		return w.anyValue(n, segs) // an open value: containerEngine.config
 	}
@@ -67,15 +71,15 @@ func (w *walker) node(n *yaml.Node, segs []string, sch cue.Value) any {
 			w.fail(n, segs, "expected %s, got a mapping", describeAllowed(sch))
 			return nil
 		}
-		return w.mapping(n, segs, sch)
+		return w.mapping(n, segs, p)
 	case yaml.SequenceNode:
 		if kind&cue.ListKind == 0 {
 			w.fail(n, segs, "expected %s, got a list", describeAllowed(sch))
 			return nil
 		}
-		return w.sequence(n, segs, sch)
+		return w.sequence(n, segs, p)
 	case yaml.ScalarNode:
-		return w.scalar(n, segs, sch)
+		return w.scalar(n, segs, p)
 	}
 	w.fail(n, segs, "unexpected YAML node")
 	return nil
@@ -111,12 +115,13 @@ func (s *Schema) mapEntry(sch cue.Value) cue.Value {
 	return s.bottom
 }
 
-func (w *walker) mapping(n *yaml.Node, segs []string, sch cue.Value) any {
-	fields := recordFields(sch)
+func (w *walker) mapping(n *yaml.Node, segs []string, p *pathInfo) any {
+	sch := p.sch
+	fields := p.recordFields()
 	defer func(outer string) { w.items = outer }(w.items)
 	w.items = ""
 	if len(fields) == 0 {
-		w.items = attr(sch, "items")
+		w.items = p.items()
 	}
 	out := map[string]any{}
 	seen := map[string]int{}
@@ -137,45 +142,58 @@ func (w *walker) mapping(n *yaml.Node, segs []string, sch cue.Value) any {
 			continue
 		}
 		seen[name] = k.Line
-		child := w.child(sch, fields, name)
-		if child.Err() != nil || child.IncompleteKind() == cue.BottomKind {
+		cp := w.s.at(childSegs, func() cue.Value { return w.child(sch, fields, name) })
+		if cp.err != nil || cp.kind == cue.BottomKind {
 			w.notAllowed(k, segs, name, fieldNames(fields), sch)
 			continue
 		}
 		if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
-			if v.Value == "~" && child.IncompleteKind()&cue.StringKind != 0 {
+			if v.Value == "~" && cp.kind&cue.StringKind != 0 {
 				w.fail(v, childSegs, `~ means null in YAML; write "~" in quotes for the home directory`)
 				continue
 			}
 			// `key:` with nothing after it: not set, the default applies.
 			// For an entry of a map (containers: {web: }) it declares the
 			// entry with every default.
-			if len(fields) == 0 && child.IncompleteKind()&cue.StructKind != 0 {
+			if len(fields) == 0 && cp.kind&cue.StructKind != 0 {
 				out[name] = map[string]any{}
 			}
 			continue
 		}
-		if val := w.node(v, childSegs, child); val != nil {
+		if val := w.node(v, childSegs, cp); val != nil {
 			out[name] = val
 		}
 	}
-	w.required(n, segs, fields, seen)
+	w.required(n, segs, p.required(), seen)
 	return out
 }
 
-// required reports fields a record must have that the file left out: those
-// neither optional nor defaulted (an image override's location). A key that
-// is present but wrong has been reported already.
-func (w *walker) required(n *yaml.Node, segs []string, fields []field, present map[string]int) {
+// required reports fields a record must have that the file left out: of
+// needed (requiredFields), those not present (an image override's
+// location). A key that is present but wrong has been reported already.
+func (w *walker) required(n *yaml.Node, segs []string, needed []field, present map[string]int) {
+	for _, f := range needed {
+		if _, ok := present[f.name]; ok {
+			continue
+		}
+		w.fail(n, segs, "missing field %s (expected %s)", quote(f.name), describeAllowed(f.value))
+	}
+}
+
+// requiredFields returns the fields of a record that a file must set:
+// those neither optional, nor records, nor defaulted.
+func requiredFields(fields []field) []field {
+	var out []field
 	for _, f := range fields {
-		if _, ok := present[f.name]; ok || f.optional || f.value.IncompleteKind()&cue.StructKind != 0 {
+		if f.optional || f.value.IncompleteKind()&cue.StructKind != 0 {
 			continue
 		}
 		if _, hasDefault := f.value.Default(); hasDefault || f.value.IsConcrete() || markedDefault(f.value) {
 			continue
 		}
-		w.fail(n, segs, "missing field %s (expected %s)", quote(f.name), describeAllowed(f.value))
+		out = append(out, f)
 	}
+	return out
 }
 
 // markedDefault reports whether the field's own source marks a default
@@ -225,14 +243,14 @@ func (w *walker) notAllowed(k *yaml.Node, segs []string, name string, fields []s
 	w.fail(k, childSegs, "unknown field %s (allowed: %s)", quote(name), allowed)
 }
 
-func (w *walker) sequence(n *yaml.Node, segs []string, sch cue.Value) any {
-	elem, ok := listElem(sch)
+func (w *walker) sequence(n *yaml.Node, segs []string, p *pathInfo) any {
+	elem, ok := p.listElem()
 	if !ok {
-		w.fail(n, segs, "expected %s, got a list", describeAllowed(sch))
+		w.fail(n, segs, "expected %s, got a list", describeAllowed(p.sch))
 		return nil
 	}
 	defer func(outer string) { w.items = outer }(w.items)
-	w.items = attr(sch, "items")
+	w.items = p.items()
 	out := make([]any, 0, len(n.Content))
 	for i, item := range n.Content {
 		itemSegs := append(slices.Clip(segs), "["+strconv.Itoa(i)+"]")
@@ -240,12 +258,12 @@ func (w *walker) sequence(n *yaml.Node, segs []string, sch cue.Value) any {
 			w.fail(item, itemSegs, "empty list item; remove it or give a value")
 			continue
 		}
-		out = append(out, w.node(item, itemSegs, elem))
+		out = append(out, w.node(item, itemSegs, w.s.at(itemSegs, func() cue.Value { return elem })))
 	}
 	return out
 }
 
-func (w *walker) scalar(n *yaml.Node, segs []string, sch cue.Value) any {
+func (w *walker) scalar(n *yaml.Node, segs []string, p *pathInfo) any {
 	val, err := scalarValue(n)
 	if err != nil {
 		w.fail(n, segs, "%v", err)
@@ -254,11 +272,12 @@ func (w *walker) scalar(n *yaml.Node, segs []string, sch cue.Value) any {
 	if val == nil {
 		return nil
 	}
-	if sch.Unify(w.s.ctx.Encode(val)).Validate(cue.Concrete(true)) == nil {
+	sch := p.sch
+	if w.fast || sch.Unify(w.s.ctx.Encode(val)).Validate(cue.Concrete(true)) == nil {
 		return val
 	}
 	given := describeValue(n, val)
-	if !kindAllows(sch.IncompleteKind(), val) {
+	if !kindAllows(p.kind, val) {
 		allowed := describeAllowed(sch)
 		if attr(sch, "expect") == "" && w.items != "" {
 			allowed = w.items

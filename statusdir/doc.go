@@ -61,9 +61,11 @@
 // symbolic link.
 //
 // The order within a reconcile pass is: object files first ([Dir.SyncMirror]),
-// then app.yaml, then the pass's events ([EventLog.Append]), then the
-// marker ([Dir.SetVerdict]) last, so that a waiter
-// that sees a marker also sees the state it describes.
+// then the pass's events ([EventLog.Append]), then app.yaml, then the
+// marker last, so that a waiter that sees a marker also sees the state it
+// describes and the events that led to it. [Dir.WritePass] writes app.yaml
+// and the marker as one batch: both are synced before either is renamed,
+// and the directory is synced once after both renames.
 //
 // # Events
 //

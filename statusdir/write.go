@@ -21,6 +21,7 @@ type Dir struct {
 	noCache      bool                   // remember nothing: compare bytes and list every directory, every time
 	now          func() time.Time       // the clock for racyWindow; nil means time.Now
 	beforeRename func(rel string) error // called with the written temporary file in place; an error fails the write
+	afterStep    func(what string)      // called after each step of a WritePass batch (staged, renamed, removed)
 	reads        int                    // files read back to compare bytes
 	listings     int                    // directories listed
 }
