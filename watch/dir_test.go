@@ -10,7 +10,9 @@ import (
 )
 
 // yamlOnly is the fragment filter the daemon uses, for these tests.
-func yamlOnly(name string) bool { return strings.HasSuffix(name, ".yaml") && !strings.HasPrefix(name, ".") }
+func yamlOnly(name string) bool {
+	return strings.HasSuffix(name, ".yaml") && !strings.HasPrefix(name, ".")
+}
 
 // readFragments renders the matching files of dir as the loop would read
 // them: "name=content" lines in name order ("" when dir is missing).
