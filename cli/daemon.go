@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rddproject/rdd/desired"
 	"github.com/rddproject/rdd/dockerctx"
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/pidlock"
@@ -41,9 +42,9 @@ func (a *app) daemonCommand() *cobra.Command {
 		Use:     "daemon",
 		Example: "  rdd daemon &\n  rdd daemon --log-format json --log-level debug\n  rdd --home ~/.rd-test daemon",
 		Short:   "Run the reconciler in the foreground",
-		Long: `Run the reconciler in the foreground: watch the desired file, bring the VM
-and its container engine to match, and write what is observed under
-HOME/status/. One daemon runs per home. SIGINT or SIGTERM stops it within
+		Long: `Run the reconciler in the foreground: watch the desired file and the
+fragments of HOME/desired.d/, bring the VM and its container engine to
+match, and write what is observed under HOME/status/. One daemon runs per home. SIGINT or SIGTERM stops it within
 2 s, leaving the VM as it is and marking the status not current.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -91,7 +92,7 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 	defer stop()
 
 	// The watch exists before the loop's first read: no edit is missed.
-	w, err := watch.New(h.Desired, watch.Options{Debounce: f.debounce, Logger: log})
+	w, err := watch.New(h.Desired, watch.Options{Debounce: f.debounce, Logger: log, Dir: h.Fragments(), Match: desired.IsFragment})
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", h.Desired, err)
 	}
@@ -100,17 +101,18 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 	eng := docker.New(docker.WithLogger(log), docker.WithFullSync(f.resync))
 	defer eng.Close()
 	loop, err := reconciler.New(reconciler.Config{
-		Context: contextKeeper(log),
-		Desired: h.Desired,
-		Applied: h.Applied(),
-		Status:  dir,
-		Schema:  schema.Default(),
-		VMs:     vms,
-		Engine:  eng,
-		Resync:  f.resync,
-		Grace:   f.grace,
-		Logger:  log,
-		Daemon:  statusdir.DaemonInfo{PID: os.Getpid(), Version: Version},
+		Context:   contextKeeper(log),
+		Desired:   h.Desired,
+		Fragments: h.Fragments(),
+		Applied:   h.Applied(),
+		Status:    dir,
+		Schema:    schema.Default(),
+		VMs:       vms,
+		Engine:    eng,
+		Resync:    f.resync,
+		Grace:     f.grace,
+		Logger:    log,
+		Daemon:    statusdir.DaemonInfo{PID: os.Getpid(), Version: Version},
 	})
 	if err != nil {
 		w.Close()
