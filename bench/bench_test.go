@@ -15,6 +15,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/rddproject/rdd/desired"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
@@ -119,6 +120,33 @@ func BenchmarkEditToReady(b *testing.B) {
 	b.ReportMetric(bare50, "bare-p50-ms")
 	b.ReportMetric(p50/bare50, "edit-to-ready-x")
 	b.ReportMetric(p99, "edit-to-ready-p99-ms")
+}
+
+// BenchmarkEditToReadyFragments is BenchmarkEditToReady with ten
+// fragments in desired.d/ (DESIGN section 14): every pass reads, digests
+// and validates eleven files and the merged result.
+func BenchmarkEditToReadyFragments(b *testing.B) {
+	home, _ := daemon(b, content(0), "--debounce", "1ms")
+	src := desired.Source{Desired: filepath.Join(home, "desired.yaml"), Fragments: filepath.Join(home, "desired.d")}
+	if err := os.Mkdir(src.Fragments, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10 {
+		frag := fmt.Sprintf("# fragment %d\ncontainers:\n  c%d: {state: absent}\nvm: {cpus: %d}\n", i, i, i+1)
+		writeAtomic(b, filepath.Join(src.Fragments, fmt.Sprintf("%02d.yaml", i)), frag)
+	}
+	waitReady(b, home, desired.Digest(src))
+	var lat []time.Duration
+	i := 0
+	for b.Loop() {
+		i++
+		c := content(i)
+		start := time.Now()
+		writeAtomic(b, src.Desired, c)
+		waitReady(b, home, desired.Digest(src))
+		lat = append(lat, time.Since(start))
+	}
+	reportPercentiles(b, lat, "")
 }
 
 // BenchmarkBaselineNotifyValidate is the bare cost rdd cannot avoid: the

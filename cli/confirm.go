@@ -40,7 +40,7 @@ verdict like rdd set (same exit codes).`,
 			if err != nil {
 				return err
 			}
-			digest := fileDigest(h.Desired)
+			digest := currentDigest(h)
 			if digest == "" {
 				return withCode(ExitInvalid, fmt.Errorf("cannot read %s: there is nothing to confirm", h.Desired))
 			}

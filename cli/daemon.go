@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rddproject/rdd/desired"
 	"github.com/rddproject/rdd/dockerctx"
 	"github.com/rddproject/rdd/history"
 	"github.com/rddproject/rdd/home"
@@ -44,9 +45,9 @@ func (a *app) daemonCommand() *cobra.Command {
 		Use:     "daemon",
 		Example: "  rdd daemon &\n  rdd daemon --log-format json --log-level debug\n  rdd --home ~/.rd-test daemon",
 		Short:   "Run the reconciler in the foreground",
-		Long: `Run the reconciler in the foreground: watch the desired file, bring the VM
-and its container engine to match, and write what is observed under
-HOME/status/. One daemon runs per home. SIGINT or SIGTERM stops it within
+		Long: `Run the reconciler in the foreground: watch the desired file and the
+fragments of HOME/desired.d/, bring the VM and its container engine to
+match, and write what is observed under HOME/status/. One daemon runs per home. SIGINT or SIGTERM stops it within
 2 s, leaving the VM as it is and marking the status not current.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -94,7 +95,7 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 	defer stop()
 
 	// The watch exists before the loop's first read: no edit is missed.
-	w, err := watch.New(h.Desired, watch.Options{Debounce: f.debounce, Logger: log})
+	w, err := watch.New(h.Desired, watch.Options{Debounce: f.debounce, Logger: log, Dir: h.Fragments(), Match: desired.IsFragment})
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", h.Desired, err)
 	}
@@ -113,20 +114,21 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 		}
 	}()
 	loop, err := reconciler.New(reconciler.Config{
-		Context: contextKeeper(log),
-		Desired: h.Desired,
-		Applied: h.Applied(),
-		Confirm: h.Confirm(),
-		Status:  dir,
-		Schema:  schema.Default(),
-		VMs:     vms,
-		Engine:  eng,
-		Resync:  f.resync,
-		Grace:   f.grace,
-		Logger:  log,
-		Daemon:  statusdir.DaemonInfo{PID: os.Getpid(), Version: Version},
-		Events:  statusdir.NewEventLog(dir, eventRotation()),
-		History: hist,
+		Context:   contextKeeper(log),
+		Desired:   h.Desired,
+		Fragments: h.Fragments(),
+		Applied:   h.Applied(),
+		Confirm:   h.Confirm(),
+		Status:    dir,
+		Schema:    schema.Default(),
+		VMs:       vms,
+		Engine:    eng,
+		Resync:    f.resync,
+		Grace:     f.grace,
+		Logger:    log,
+		Daemon:    statusdir.DaemonInfo{PID: os.Getpid(), Version: Version},
+		Events:    statusdir.NewEventLog(dir, eventRotation()),
+		History:   hist,
 	})
 	if err != nil {
 		w.Close()

@@ -5,25 +5,31 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rddproject/rdd/desired"
 	"github.com/rddproject/rdd/schema"
 )
 
 func (a *app) getCommand() *cobra.Command {
 	var output string
+	var origin bool
 	cmd := &cobra.Command{
-		Use:               "get [KEY] [-o yaml|json]",
-		Example:           "  rdd get\n  rdd get vm.cpus\n  rdd get vm -o json",
+		Use:               "get [KEY] [-o yaml|json] [--origin]",
+		Example:           "  rdd get\n  rdd get vm.cpus\n  rdd get vm -o json\n  rdd get --origin vm.cpus   # 4  desired.d/20-work.yaml:3\n  rdd get --origin vm",
 		ValidArgsFunction: completeKeys(false),
 		Short:             "Print desired values, with defaults applied",
 		Long: `Print the desired state with every default applied, or the value at KEY
 (a dotted path such as vm.cpus or images."busybox:1.36".state). A scalar
 prints bare, ready for shell scripts; a mapping prints as YAML or JSON.
-Without a desired file, the defaults are printed.`,
+Without a desired file, the defaults are printed. The desired state is
+desired.yaml with the fragments of HOME/desired.d/ applied over it.
+
+--origin prints each value (every value under KEY, or all of them) on a
+line of its own: its key, its value, and the file:line it came from
+(relative to HOME when inside it), or "default" when no file sets it.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if output != "yaml" && output != "json" {
@@ -33,13 +39,21 @@ Without a desired file, the defaults are printed.`,
 			if err != nil {
 				return err
 			}
-			d, _, err := schema.Default().Load(h.Desired)
+			var d *schema.Desired
+			var m *schema.Merged
+			set, err := desired.Read(desired.SourceOf(h))
+			if err == nil {
+				d, m, err = set.Validate(schema.Default())
+			}
 			if err != nil {
-				if !errors.Is(statErr(h.Desired), fs.ErrNotExist) {
+				if !errors.Is(err, desired.ErrMissing) {
 					return withCode(ExitInvalid, err, invalidHint)
 				}
 				fmt.Fprintf(a.stderr, "rdd: %s does not exist; showing the defaults\n", h.Desired)
 				d = schema.Default().Defaults()
+			}
+			if origin {
+				return a.printOrigins(h, d, m, args)
 			}
 			var v any = d
 			if len(args) == 1 {
@@ -51,15 +65,20 @@ Without a desired file, the defaults are printed.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "yaml", "yaml or json")
+	cmd.Flags().BoolVar(&origin, "origin", false, "print each value with the file:line it came from, or default")
 	return cmd
 }
 
 // lookup returns the value at a dotted key path of d, going through its
 // generic (JSON) form so map keys and struct fields are addressed alike.
+// An empty key is the whole state.
 func lookup(d *schema.Desired, key string) (any, error) {
-	segs, err := schema.ParsePath(key)
-	if err != nil {
-		return nil, err
+	var segs []string
+	var err error
+	if key != "" {
+		if segs, err = schema.ParsePath(key); err != nil {
+			return nil, err
+		}
 	}
 	raw, err := json.Marshal(d)
 	if err != nil {

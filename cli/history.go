@@ -88,15 +88,25 @@ func parseGeneration(arg string) (int64, error) {
 	return g, nil
 }
 
-// historyContent is the stored desired file of generation gen.
-func historyContent(h home.Home, gen int64) (*history.Entry, []byte, error) {
+// historyFiles is every stored file of generation gen, by its name in the
+// desired set (desired.yaml, desired.d/NAME.yaml).
+func historyFiles(h home.Home, gen int64) (*history.Entry, map[string][]byte, error) {
 	e, files, err := history.Open(h.History()).Get(gen)
 	if err != nil {
 		return nil, nil, withCode(ExitFailed, err, "`rdd history` lists the generations kept (the last 50 valid ones)")
 	}
+	return e, files, nil
+}
+
+// historyContent is the stored desired.yaml of generation gen.
+func historyContent(h home.Home, gen int64) (*history.Entry, []byte, error) {
+	e, files, err := historyFiles(h, gen)
+	if err != nil {
+		return nil, nil, err
+	}
 	data, ok := files[history.DesiredPath]
-	if !ok || len(files) != 1 {
-		return nil, nil, withCode(ExitFailed, fmt.Errorf("history entry %d holds %d files, not one %s; this rdd reads only a single desired file", gen, len(files), history.DesiredPath))
+	if !ok {
+		return nil, nil, withCode(ExitFailed, fmt.Errorf("history entry %d holds no %s (only fragments)", gen, history.DesiredPath))
 	}
 	return e, data, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rddproject/rdd/desired"
 	"github.com/rddproject/rdd/effect"
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/pidlock"
@@ -25,7 +26,8 @@ func (a *app) planCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "plan [FILE] [-o yaml|json]",
 		Short: "Show what each change would cost, before it happens",
-		Long: `Compare FILE (default: the desired file in use) with the state in force
+		Long: `Compare FILE (default: the desired state in use, desired.yaml with the
+fragments of HOME/desired.d/ applied) with the state in force
 and print, changing nothing, every key that differs with its effect, from
 least to most disruptive: none, live, reload, engine-restart, vm-restart,
 recreate, refused. The last line names the most disruptive effect.
@@ -48,15 +50,21 @@ Exit 0 when a plan was computed, whatever it holds; 3 when FILE is invalid.`,
 			if err != nil {
 				return err
 			}
-			path := h.Desired
+			var set *desired.Set
 			if len(args) == 1 {
-				path = args[0]
+				data, rerr := schema.ReadFile(args[0])
+				set, err = desired.Single(args[0], data), rerr
+			} else {
+				set, err = desired.Read(desired.SourceOf(h))
 			}
-			d, data, err := schema.Default().Load(path)
+			var d *schema.Desired
+			if err == nil {
+				d, _, err = set.Validate(schema.Default())
+			}
 			if err != nil {
 				return withCode(ExitInvalid, err, invalidHint)
 			}
-			p := a.planOf(h, schema.Digest(data), d)
+			p := a.planOf(h, set.Digest(), d)
 			return printPlan(a.stdout, p, output)
 		},
 	}
@@ -92,11 +100,15 @@ func readInForce(h home.Home) (*schema.Desired, string) {
 	case len(data) == 0:
 		return nil, "the daemon's copy of the state in force is empty; planning as if nothing was applied"
 	}
-	d, err := schema.Default().Parse(h.Applied(), data)
+	set, err := desired.Unmarshal(data)
+	var d *schema.Desired
+	if err == nil {
+		d, _, err = set.Parse(schema.Default())
+	}
 	if err != nil {
 		return nil, fmt.Sprintf("the daemon's copy of the state in force is not valid (%v); planning as if nothing was applied", firstLine(err.Error()))
 	}
-	if app, err := statusdir.ReadApp(h.Status()); running && err == nil && app.Applied.Digest != "" && app.Applied.Digest != schema.Digest(data) {
+	if app, err := statusdir.ReadApp(h.Status()); running && err == nil && app.Applied.Digest != "" && app.Applied.Digest != set.Digest() {
 		stale = "the daemon is applying another state right now; the plan may be stale"
 	}
 	return d, stale

@@ -3,12 +3,17 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rddproject/rdd/desired"
+	"github.com/rddproject/rdd/history"
 	"github.com/rddproject/rdd/schema"
 )
 
@@ -44,25 +49,54 @@ running (the file has been written all the same).`,
 			if err != nil {
 				return err
 			}
-			_, content, err := historyContent(h, gen)
+			_, files, err := historyFiles(h, gen)
 			if err != nil {
 				return err
 			}
-			if _, err := schema.Default().Parse(h.Desired, content); err != nil {
+			set := &desired.Set{}
+			for _, name := range slices.Sorted(maps.Keys(files)) {
+				set.Files = append(set.Files, desired.File{Name: name, Data: files[name]})
+			}
+			if _, _, err := set.Parse(schema.Default()); err != nil {
 				return withCode(ExitInvalid, err, fmt.Sprintf("nothing was written; generation %d does not validate with this rdd's schema", gen))
 			}
-			target, err := desiredTarget(h.Desired)
-			if err != nil {
-				return err
+			// Every file of the generation is written back through rdd
+			// set's locked, atomic path; a fragment added since is left as
+			// it is (it is the user's file), and said so.
+			anyChanged, target := false, ""
+			for _, f := range set.Files {
+				path := h.Desired
+				if f.Name != history.DesiredPath {
+					path = filepath.Join(h.Dir, filepath.FromSlash(f.Name))
+					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+						return fmt.Errorf("create %q: %w", filepath.Dir(path), err)
+					}
+				}
+				t, err := desiredTarget(path)
+				if err != nil {
+					return err
+				}
+				data := f.Data
+				_, changed, err := writeDesired(path, t, func([]byte) ([]byte, error) { return data, nil })
+				if err != nil {
+					return err
+				}
+				if changed {
+					anyChanged = true
+					a.gitHint(t)
+				}
+				if target == "" {
+					target = t
+				}
 			}
-			data, changed, err := writeDesired(h.Desired, target, func([]byte) ([]byte, error) { return content, nil })
-			if err != nil {
-				return err
+			if now, err := desired.Read(desired.SourceOf(h)); err == nil {
+				for _, f := range now.Files {
+					if _, ok := files[f.Name]; !ok {
+						fmt.Fprintf(a.stderr, "rdd: note: %s was not part of generation %d and still applies; remove it to match that generation exactly\n", f.Name, gen)
+					}
+				}
 			}
-			if changed {
-				a.gitHint(target)
-			}
-			return a.waitWritten(cmd.Context(), h, target, data, changed, noWait, timeout, daemonWait)
+			return a.waitWritten(cmd.Context(), h, target, currentDigest(h), anyChanged, noWait, timeout, daemonWait)
 		},
 	}
 	fl := cmd.Flags()

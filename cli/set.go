@@ -26,13 +26,15 @@ import (
 func (a *app) setCommand() *cobra.Command {
 	var timeout, daemonWait time.Duration
 	var noWait, dryRun bool
+	var fileFlag string
 	cmd := &cobra.Command{
-		Use: "set KEY=VALUE... [--timeout 5m] [--no-wait] [--dry-run]",
+		Use: "set KEY=VALUE... [--file FRAGMENT] [--timeout 5m] [--no-wait] [--dry-run]",
 		Example: `  rdd set vm.driver=host running=true
   rdd set vm.cpus=4 vm.memory=8GiB
   rdd set containers.web.state=stopped --timeout 1m
   rdd set 'images."busybox:1.36".state=absent' --dry-run
-  rdd set vm.cpus=         # remove the key: its default applies`,
+  rdd set vm.cpus=         # remove the key: its default applies
+  rdd set --file desired.d/20-work.yaml vm.memory=16GiB   # this machine's overlay`,
 		ValidArgsFunction: completeKeys(true),
 		Short:             "Change desired values, keeping the file's comments, and wait for the verdict",
 		Long: `Change values of the desired file and wait until the daemon has reconciled
@@ -56,6 +58,13 @@ so concurrent rdd set commands lose nothing. A desired file that is a
 symlink is edited at its target, and the link is kept; a read-only target
 (no write permission bit, even for root) is refused.
 
+--file edits a fragment of HOME/desired.d/ instead of the desired file
+(a path relative to HOME, or absolute; created if missing), with the same
+locking and comment keeping. Whichever file is edited, the result is
+validated merged with the other files, and rdd set waits for the digest
+of the whole desired state after its write. A key that a later fragment
+sets too is written all the same, with a note that the fragment wins.
+
 Exit codes: 0 ready, 1 failed (with the reason), 2 usage, 3 invalid,
 4 timed out, 5 no daemon running (the file has been changed all the same).
 --no-wait returns after the write; --dry-run prints the change as a
@@ -70,18 +79,28 @@ unified diff and writes nothing.`,
 			if err != nil {
 				return err
 			}
-			target, err := desiredTarget(h.Desired)
+			file, err := resolveSetFile(h, fileFlag)
 			if err != nil {
 				return err
 			}
+			target := file.target
 			if dryRun {
-				return a.setDryRun(h, target, changes)
+				return a.setDryRun(h, file, changes)
 			}
-			data, changed, err := a.setWrite(h, target, changes)
+			data, changed, err := a.setWrite(file, changes)
 			if err != nil {
 				return err
 			}
-			return a.waitWritten(cmd.Context(), h, target, data, changed, noWait, timeout, daemonWait)
+			for _, note := range file.overridden(data, changes) {
+				fmt.Fprintf(a.stderr, "rdd: note: %s\n", note)
+			}
+			// The digest of everything after the write: the daemon
+			// judges the whole desired state, fragments and all.
+			digest := currentDigest(h)
+			if digest == "" {
+				digest = file.with(data).Digest()
+			}
+			return a.waitWritten(cmd.Context(), h, target, digest, changed, noWait, timeout, daemonWait)
 		},
 	}
 	fl := cmd.Flags()
@@ -89,14 +108,14 @@ unified diff and writes nothing.`,
 	fl.BoolVar(&noWait, "no-wait", false, "return after writing the file, without waiting for the verdict")
 	fl.DurationVar(&daemonWait, "daemon-wait", defaultDaemonWait, "how long a daemon that is starting may take to answer before exit 5")
 	fl.BoolVar(&dryRun, "dry-run", false, "validate and print the change as a unified diff; write nothing")
+	fl.StringVar(&fileFlag, "file", "", "edit this fragment of HOME/desired.d/ (relative to HOME, or absolute) instead of the desired file")
 	return cmd
 }
 
 // waitWritten is what rdd set (and rdd rollback) do once data is in the
 // desired file: say so on a terminal, and unless noWait, wait for the
 // daemon's verdict on exactly that digest.
-func (a *app) waitWritten(ctx context.Context, h home.Home, target string, data []byte, changed, noWait bool, timeout, daemonWait time.Duration) error {
-	digest := schema.Digest(data)
+func (a *app) waitWritten(ctx context.Context, h home.Home, target, digest string, changed, noWait bool, timeout, daemonWait time.Duration) error {
 	tty := isTerminal(a.stderr)
 	if tty {
 		if changed {
@@ -196,9 +215,10 @@ func desiredTarget(desired string) (string, error) {
 	return chain[len(chain)-1], nil
 }
 
-// edit applies changes to the desired file's bytes (nil for no file) and
-// validates the whole result under the desired file's name.
-func edit(name string, old []byte, changes []change) ([]byte, error) {
+// edit applies changes to the file's bytes (nil for no file) and validates
+// the whole result: the file, and the desired state it is part of.
+func edit(f setFile, old []byte, changes []change) ([]byte, error) {
+	name := f.path
 	doc, err := desiredit.Parse(old)
 	if err != nil {
 		if _, perr := schema.Default().Parse(name, old); perr != nil {
@@ -217,8 +237,8 @@ func edit(name string, old []byte, changes []change) ([]byte, error) {
 		}
 	}
 	data := doc.Bytes()
-	if _, err := schema.Default().Parse(name, data); err != nil {
-		if _, oerr := schema.Default().Parse(name, old); oerr != nil {
+	if err := f.check(data); err != nil {
+		if oerr := f.check(old); oerr != nil {
 			return nil, withCode(ExitInvalid, oerr,
 				"nothing was written; the file was invalid before this change: fix it (`rdd validate`), then run rdd set again")
 		}
@@ -290,12 +310,13 @@ func readTarget(target string) ([]byte, fs.FileInfo, error) {
 	return data, fi, nil
 }
 
-func (a *app) setDryRun(h home.Home, target string, changes []change) error {
+func (a *app) setDryRun(h home.Home, f setFile, changes []change) error {
+	target := f.target
 	old, fi, err := readTarget(target)
 	if err != nil {
 		return err
 	}
-	data, err := edit(h.Desired, old, changes)
+	data, err := edit(f, old, changes)
 	if err != nil {
 		return err
 	}
@@ -309,12 +330,12 @@ func (a *app) setDryRun(h home.Home, target string, changes []change) error {
 	if fi != nil && bytes.Equal(old, data) {
 		return nil // no change, no plan
 	}
-	d, err := schema.Default().Parse(h.Desired, data)
+	d, err := f.parse(data)
 	if err != nil {
 		return withCode(ExitInvalid, err, invalidHint) // edit validated it already
 	}
 	fmt.Fprintln(a.stdout)
-	return printPlan(a.stdout, a.planOf(h, schema.Digest(data), d), "")
+	return printPlan(a.stdout, a.planOf(h, f.with(data).Digest(), d), "")
 }
 
 // maxAttempts bounds how often a write starts over because the file was
@@ -330,8 +351,8 @@ const maxAttempts = 100
 // repository stays clean). A missing file is created with link(2), which
 // fails if another writer created it first; that writer's file is then
 // edited in turn.
-func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bool, error) {
-	return writeDesired(h.Desired, target, func(old []byte) ([]byte, error) { return edit(h.Desired, old, changes) })
+func (a *app) setWrite(file setFile, changes []change) ([]byte, bool, error) {
+	return writeDesired(file.path, file.target, func(old []byte) ([]byte, error) { return edit(file, old, changes) })
 }
 
 // writeDesired replaces target, the file that the desired file desired is

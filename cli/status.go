@@ -94,6 +94,11 @@ func (a *app) printSummary(h home.Home, s statusdir.Snapshot, running bool, pid 
 		return
 	}
 	fmt.Fprintf(w, "desired:\t%s (generation %d, %s)\n", app.Desired.Path, app.Desired.Generation, shortDigest(app.Desired.Digest))
+	for _, f := range app.Desired.Files {
+		if f.Path != app.Desired.Path {
+			fmt.Fprintf(w, "fragment:\t%s (%s)\n", shownPath(h, f.Path), shortDigest(f.Digest))
+		}
+	}
 	fmt.Fprintf(w, "applied:\tgeneration %d (%s)\n", app.Applied.Generation, shortDigest(app.Applied.Digest))
 	fmt.Fprintf(w, "summary:\t%s\n", app.Summary)
 	switch {

@@ -12,9 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rddproject/rdd/desired"
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/pidlock"
-	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
 
@@ -27,8 +27,8 @@ func (a *app) waitCommand() *cobra.Command {
   rdd wait --timeout 30s
   rdd wait --for condition=ContainerEngineReady`,
 		Short: "Wait for the verdict on the current desired file",
-		Long: `Wait until the daemon has reconciled the desired file as it is now (its
-digest): exit 0 when ready, 1 when failed (with the reason), 4 on timeout,
+		Long: `Wait until the daemon has reconciled the desired file as it is now, with
+the fragments of HOME/desired.d/ (their digest): exit 0 when ready, 1 when failed (with the reason), 4 on timeout,
 5 when no daemon runs (a daemon that is starting gets --daemon-wait to take
 its lock and write status/app.yaml, so rdd daemon & rdd wait works). --for condition=TYPE[=STATUS] waits instead for a
 condition of app.yaml (STATUS defaults to True) at the current generation.
@@ -97,15 +97,11 @@ func parseFor(f string) (waitSpec, error) {
 	return waitSpec{condT: t, condS: s}, nil
 }
 
-// fileDigest is the digest of the desired file's current bytes ("" when it
-// cannot be read: missing, a directory...), the same value the daemon
-// computes.
-func fileDigest(path string) string {
-	data, err := schema.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	return schema.Digest(data)
+// currentDigest is the digest of the desired state as it is now, the
+// desired file and its fragments ("" when it cannot be read: missing, a
+// directory...), the same value the daemon computes.
+func currentDigest(h home.Home) string {
+	return desired.Digest(desired.SourceOf(h))
 }
 
 // wait blocks until the verdict of spec's digest (following the file if
@@ -123,7 +119,7 @@ func (a *app) wait(ctx context.Context, h home.Home, spec waitSpec) error {
 	}
 	want := spec.digest
 	if want == "" {
-		want = fileDigest(h.Desired)
+		want = currentDigest(h)
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, spec.timeout)
@@ -149,7 +145,7 @@ func (a *app) wait(ctx context.Context, h home.Home, spec waitSpec) error {
 			// No verdict yet for the awaited content. If the file holds
 			// other content now, the daemon may never judge the awaited one
 			// (it reads only the last of quick edits): follow the file.
-			if now := fileDigest(h.Desired); now != want {
+			if now := currentDigest(h); now != want {
 				a.superseded(h, want, now)
 				want = now
 				done, err = decideWait(s, want, spec)

@@ -14,6 +14,7 @@ import (
 // Names of the entries of a home directory.
 const (
 	DesiredFile = "desired.yaml"
+	FragmentDir = "desired.d"
 	StatusDir   = "status"
 	SocketFile  = "docker.sock"
 	LimaDir     = "lima"
@@ -88,6 +89,11 @@ func firstNonEmpty(vals ...string) string {
 	}
 	return ""
 }
+
+// Fragments is the directory of fragments applied over the desired file
+// (DESIGN section 14). It is in the home even when the desired file is
+// elsewhere (--desired).
+func (h Home) Fragments() string { return filepath.Join(h.Dir, FragmentDir) }
 
 // Status is the directory the daemon writes its observations to.
 func (h Home) Status() string { return filepath.Join(h.Dir, StatusDir) }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	desiredset "github.com/rddproject/rdd/desired"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rddproject/rdd/history"
@@ -26,8 +28,8 @@ type eventState struct {
 	// The history writes of this pass, made once its marker is written: a
 	// new entry, and a verdict.
 	historyAdd     *history.Entry
-	historyData    []byte
-	historyVerdict *history.Entry // only Generation, Verdict, Reason, Message
+	historyData    map[string][]byte // every file of the content, by its name in the set
+	historyVerdict *history.Entry    // only Generation, Verdict, Reason, Message
 	conds          []statusdir.Condition
 	marker         string           // ReadyMarker, FailedMarker, or "" before the first verdict
 	verdict        statusdir.Marker // the verdict last recorded
@@ -101,12 +103,16 @@ func (l *Loop) desiredEvent(prev string) {
 // entry of its generation, once the pass's marker is written
 // (flushHistory): its synced writes cost more than the rest of a pass, and
 // would delay the verdict.
-func (l *Loop) saveHistory(data []byte) {
+func (l *Loop) saveHistory(set *desiredset.Set) {
 	if l.cfg.History == nil {
 		return
 	}
 	l.ev.historyAdd = &history.Entry{Generation: l.applied.Generation, Digest: l.applied.Digest, Time: l.cfg.Now()}
-	l.ev.historyData = data
+	files := make(map[string][]byte, len(set.Files))
+	for _, f := range set.Files {
+		files[f.Name] = f.Data // desired.yaml, desired.d/NAME.yaml
+	}
+	l.ev.historyData = files
 }
 
 // flushHistory queues the history writes of the pass, after its marker,
@@ -122,7 +128,7 @@ func (l *Loop) flushHistory() {
 			add.Verdict, add.Reason, add.Message = v.Verdict, v.Reason, firstLine(v.Message)
 			v = nil
 		}
-		l.cfg.History.Add(*add, map[string][]byte{history.DesiredPath: data})
+		l.cfg.History.Add(*add, data)
 	}
 	if v != nil {
 		l.cfg.History.SetVerdict(v.Generation, v.Verdict, v.Reason, v.Message)

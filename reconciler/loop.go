@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/rddproject/rdd/atomicfile"
 	"github.com/rddproject/rdd/backoff"
+	desiredset "github.com/rddproject/rdd/desired" // the test helper "desired" takes the name
 	"github.com/rddproject/rdd/history"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -21,9 +21,12 @@ import (
 // Config wires a Loop. Desired, Status, Schema, VMs and Engine are required.
 type Config struct {
 	Desired string // path of desired.yaml (may be a symlink)
+	// Fragments is the directory of fragments applied over Desired
+	// (desired.d/, package desired); "" for none.
+	Fragments string
 	// Applied is where the daemon keeps a copy of the last valid desired
-	// file, so that a daemon restarted while the file is invalid keeps the
-	// last valid state in force instead of falling back to the defaults
+	// state, every file of it (desired.Set.Marshal), so that a daemon
+	// restarted while the state is invalid keeps the last valid state in force instead of falling back to the defaults
 	// (which would stop a running VM because of a typo). Optional.
 	Applied string
 	Status  *statusdir.Dir       // the status/ writer
@@ -64,14 +67,16 @@ type Loop struct {
 	wake chan struct{}
 
 	// State below is touched only by Run's goroutine.
-	digest     string // digest of the desired file last read ("" none)
-	generation int64  // bumps on every new digest
+	digest     string                  // digest of the desired state last read ("" none)
+	files      []statusdir.DesiredFile // the files of that read
+	generation int64                   // bumps on every new digest
 	applied    statusdir.AppliedRef
 	desired    *schema.Desired // the state in force; nil until one was valid
 	conds      []statusdir.Condition
 	connSince  time.Time // start of the current Connecting streak
 	connSocket string    // the socket of that streak
 	emptySince time.Time // first read of an empty desired file in a row
+	emptyFiles string    // which files were empty then
 	failures   int       // passes in a row that did not settle, for backoff
 	lastMarker statusdir.Marker
 	ev         eventState // what events.jsonl was last told
@@ -113,13 +118,17 @@ func (l *Loop) restore() {
 	if err != nil {
 		return
 	}
-	d, err := l.cfg.Schema.Parse(l.cfg.Applied, data)
+	set, err := desiredset.Unmarshal(data)
+	var d *schema.Desired
+	if err == nil {
+		d, _, err = set.Parse(l.cfg.Schema)
+	}
 	if err != nil {
 		l.log.Warn("ignoring the saved last valid desired state", "path", l.cfg.Applied, "err", err)
 		return
 	}
 	l.desired = d
-	if digest := schema.Digest(data); l.applied.Digest != digest {
+	if digest := set.Digest(); l.applied.Digest != digest {
 		l.applied = statusdir.AppliedRef{Digest: digest}
 	}
 }
@@ -272,22 +281,24 @@ func (l *Loop) report(now time.Time, invalid *Outcome) time.Duration {
 	return backoff.Delay(l.failures, minBackoff, maxBackoff)
 }
 
-// readDesired reads and validates the desired file, bumping the generation
-// on a new digest and swapping in the new state only when it is valid. It
-// returns the problem with the current file, or nil; retry is set when a
-// writer was busy with the file and nothing should be concluded yet.
+// readDesired reads and validates the desired state (desired.yaml and
+// the fragments of desired.d/), bumping the generation on a new digest and
+// swapping in the new state only when it is valid. It returns the problem
+// with the current state, or nil; retry is set when a writer was busy with
+// a file and nothing should be concluded yet.
 func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 	path := l.cfg.Desired
-	// One read per pass, through the one function that checks the file's
-	// type, size and stability; the bytes it returns are what is digested
-	// and validated. A file that changed while being read is a save in
-	// progress: its writes wake the loop again.
-	f, err := schema.Read(path)
+	// One read per pass of each file, through the one function that
+	// checks a file's type, size and stability; the bytes it returns are
+	// what is digested and validated. A file that changed while being
+	// read is a save in progress: its writes wake the loop again.
+	set, err := desiredset.Read(desiredset.Source{Desired: path, Fragments: l.cfg.Fragments})
 	if err != nil {
+		l.files = nil
 		switch {
 		case errors.Is(err, schema.ErrChanged):
 			return nil, true
-		case errors.Is(statErr(path), fs.ErrNotExist):
+		case errors.Is(err, desiredset.ErrMissing):
 			l.observeDigest("")
 			return &Outcome{Reason: statusdir.ReasonMissing, Message: fmt.Sprintf(
 				"%s does not exist; the last valid desired state stays in force (create it, or run `rdd init`)", path)}, false
@@ -295,55 +306,58 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 		l.observeDigest("") // no content to name: a directory, a FIFO...
 		return &Outcome{Reason: statusdir.ReasonInvalid, Message: err.Error()}, false
 	}
-	data := f.Data
-	if len(data) == 0 {
+	if empty := strings.Join(set.Empty(), "\x00"); empty != "" {
 		// An empty read is "not yet": a truncate-then-write save (cp, a
 		// shell redirection) shows an empty file before its content, and
 		// acting on it would apply the defaults (running: false). An empty
-		// file that stays empty for emptyGrace is taken as meant.
+		// file that stays empty for emptyGrace is taken as meant; another
+		// file found empty starts the grace again.
 		now := l.cfg.Now()
-		if l.emptySince.IsZero() {
-			l.emptySince = now
+		if l.emptySince.IsZero() || l.emptyFiles != empty {
+			l.emptySince, l.emptyFiles = now, empty
 		}
 		if now.Sub(l.emptySince) < emptyGrace {
 			return nil, true
 		}
 	} else {
-		l.emptySince = time.Time{}
+		l.emptySince, l.emptyFiles = time.Time{}, ""
 	}
-	digest := schema.Digest(data)
+	digest := set.Digest()
+	l.files = set.Refs()
 	changed := l.observeDigest(digest)
 	if !changed && l.applied.Digest == digest && l.desired != nil {
 		return nil, false // same valid content: nothing to parse again
 	}
-	d, err := l.cfg.Schema.Parse(path, data)
-	if err == nil {
-		err = schema.CheckFiles(path, data, d) // vm.caCerts must exist and parse
-	}
+	// Each file on its own, then the merged result, then what it names
+	// on this machine (vm.caCerts must exist and parse).
+	d, _, err := set.Validate(l.cfg.Schema)
 	if err != nil {
 		if changed {
-			l.log.Warn("desired file is invalid; the last valid state stays in force", "digest", digest, "err", err)
+			l.log.Warn("desired state is invalid; the last valid state stays in force", "digest", digest, "err", err)
 		}
 		return &Outcome{Reason: statusdir.ReasonInvalid, Message: err.Error()}, false
 	}
 	l.desired = d
 	if l.applied.Digest != digest || l.applied.Generation == 0 {
 		l.applied = statusdir.AppliedRef{Digest: digest, Generation: l.generation}
-		l.saveApplied(data)
-		l.saveHistory(data)
-		l.log.Info("desired state applied", "digest", digest, "generation", l.generation)
+		l.saveApplied(set)
+		l.saveHistory(set)
+		l.log.Info("desired state applied", "digest", digest, "generation", l.generation, "files", len(set.Files))
 	}
 	return nil, false
 }
 
-// saveApplied keeps a copy of the last valid desired file (see
-// Config.Applied). A failure is logged, not fatal: it only matters if the
-// daemon restarts while the file is invalid.
-func (l *Loop) saveApplied(data []byte) {
+// saveApplied keeps a copy of the last valid desired state, every file of
+// it (see Config.Applied). A failure is logged, not fatal: it only matters
+// if the daemon restarts while the state is invalid.
+func (l *Loop) saveApplied(set *desiredset.Set) {
 	if l.cfg.Applied == "" {
 		return
 	}
-	err := os.MkdirAll(filepath.Dir(l.cfg.Applied), 0o700)
+	data, err := set.Marshal()
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(l.cfg.Applied), 0o700)
+	}
 	if err == nil {
 		err = atomicfile.Write(l.cfg.Applied, data, 0o600)
 	}
@@ -363,11 +377,6 @@ func (l *Loop) observeDigest(digest string) bool {
 	l.generation++
 	l.desiredEvent(prev)
 	return true
-}
-
-func statErr(path string) error {
-	_, err := os.Stat(path)
-	return err
 }
 
 // write renders the pass into status/: object files first, then the
@@ -408,7 +417,7 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 
 	app := statusdir.App{
 		Daemon:             l.cfg.Daemon,
-		Desired:            statusdir.DesiredRef{Path: l.cfg.Desired, Digest: l.digest, Generation: gen},
+		Desired:            statusdir.DesiredRef{Path: l.cfg.Desired, Digest: l.digest, Generation: gen, Files: l.files},
 		Applied:            l.applied,
 		ObservedGeneration: gen,
 		Summary:            v.Summary,

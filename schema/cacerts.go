@@ -26,18 +26,20 @@ func CheckFiles(file string, data []byte, d *Desired) error {
 	if len(d.VM.CACerts) == 0 {
 		return nil
 	}
-	data, err := checkEncoding(file, data)
+	doc, err := parseDoc(file, data)
 	if err != nil {
-		return Errors{err.(*Error)}
+		return err
 	}
-	doc, err := parseYAML(file, data)
-	if err != nil {
-		return Errors{err.(*Error)}
-	}
+	return (&Merged{doc: doc, file: file}).CheckFiles(d)
+}
+
+// CheckFiles is [CheckFiles] for a desired state made of several files: an
+// error names the file that supplied the entry.
+func (m *Merged) CheckFiles(d *Desired) error {
 	var errs Errors
 	for i, p := range d.VM.CACerts {
 		if msg := checkCACert(p); msg != "" {
-			errs = append(errs, errorAt(file, doc, []string{"vm", "caCerts", "[" + strconv.Itoa(i) + "]"}, msg))
+			errs = append(errs, m.errorAt([]string{"vm", "caCerts", "[" + strconv.Itoa(i) + "]"}, msg))
 		}
 	}
 	if len(errs) > 0 {

@@ -32,4 +32,10 @@
 //   - containerEngine.config refuses the daemon.json keys rdd writes itself
 //     (registry-mirrors, insecure-registries, proxies, http-proxy,
 //     https-proxy, no-proxy, hosts), naming the field to use instead.
+//   - Layers (desired.yaml and the fragments of desired.d/, see
+//     ParseLayers) merge as YAML trees before the schema sees them, and
+//     every node keeps the file it came from, so a problem of the merged
+//     result is reported in the file that supplied the value. A fragment
+//     is checked on its own without the fields a record requires, which
+//     another layer may give.
 package schema

@@ -98,6 +98,15 @@ func (s *Schema) Load(path string) (*Desired, []byte, error) {
 // Parse validates data, naming it file in errors, and returns the desired
 // state with defaults applied. An error is an Errors holding every problem.
 func (s *Schema) Parse(file string, data []byte) (*Desired, error) {
+	doc, err := parseDoc(file, data)
+	if err != nil {
+		return nil, err
+	}
+	return s.check(&Merged{doc: doc, file: file}, false)
+}
+
+// parseDoc checks the encoding of data and parses it into YAML nodes.
+func parseDoc(file string, data []byte) (*yaml.Node, error) {
 	data, err := checkEncoding(file, data)
 	if err != nil {
 		return nil, Errors{err.(*Error)}
@@ -106,35 +115,48 @@ func (s *Schema) Parse(file string, data []byte) (*Desired, error) {
 	if err != nil {
 		return nil, Errors{err.(*Error)}
 	}
+	return doc, nil
+}
+
+// check walks the tree m against the schema and decodes it. partial only
+// walks, without the fields a record requires (see walker.partial) and
+// without decoding: constraints between fields are for the whole state to
+// meet, not for each fragment of it.
+func (s *Schema) check(m *Merged, partial bool) (*Desired, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// The fast walk checks everything but the scalars' values, which the
 	// one unification of the whole document checks (decode); a scalar its
 	// own schema refuses makes that fail too, because unification only
 	// adds constraints. Anything wrong: walk again, unifying each scalar,
-	// for the messages and positions.
-	if w := (&walker{s: s, file: file, budget: maxNodes, fast: true}); true {
-		val := w.document(doc)
+	// for the messages and positions. A fragment checked alone (partial)
+	// is not decoded, so it takes the full walk.
+	if !partial {
+		w := &walker{s: s, file: m.file, origin: m.origin, budget: maxNodes, fast: true}
+		val := w.document(m.doc)
 		if len(w.errs) == 0 {
 			if d, err := s.decodeSections(val); err == nil {
-				if errs := checkPortForwards(file, doc, d); len(errs) > 0 {
+				if errs := checkPortForwards(m, d); len(errs) > 0 {
 					return nil, errs
 				}
 				return d, nil
 			}
 		}
 	}
-	w := &walker{s: s, file: file, budget: maxNodes}
-	val := w.document(doc)
+	w := &walker{s: s, file: m.file, origin: m.origin, partial: partial, budget: maxNodes}
+	val := w.document(m.doc)
 	if len(w.errs) > 0 {
 		w.errs.sort()
 		return nil, w.errs
 	}
-	d, err := s.decode(file, doc, val)
+	if partial {
+		return nil, nil
+	}
+	d, err := s.decode(m.file, m.doc, val)
 	if err != nil {
 		return nil, err
 	}
-	if errs := checkPortForwards(file, doc, d); len(errs) > 0 {
+	if errs := checkPortForwards(m, d); len(errs) > 0 {
 		return nil, errs
 	}
 	return d, nil

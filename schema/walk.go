@@ -19,10 +19,16 @@ import (
 // enums, kinds) and its @rdd attributes. It keeps going after a problem so
 // that every problem in the file is reported at once.
 type walker struct {
-	s      *Schema
-	file   string
-	errs   Errors
-	budget int // nodes left before alias expansion is called a bomb
+	s    *Schema
+	file string // the file of the node being walked
+	// origin names the file of nodes of a merged tree (fragments) where it
+	// differs from their parent's; nil for one file. See Merged.
+	origin map[*yaml.Node]string
+	// partial skips the check for required fields: a fragment may leave
+	// them to the file it applies over, and the merged result has them.
+	partial bool
+	errs    Errors
+	budget  int // nodes left before alias expansion is called a bomb
 	// items is the @rdd(items=...) wording of the list or map whose
 	// entry is being walked: what an entry may be, since attributes sit
 	// on fields and an entry is none.
@@ -34,7 +40,11 @@ type walker struct {
 }
 
 func (w *walker) fail(n *yaml.Node, segs []string, format string, args ...any) {
-	w.errs = append(w.errs, &Error{File: w.file, Line: max(n.Line, 1), Column: max(n.Column, 1),
+	file := w.file
+	if f, ok := w.origin[n]; ok {
+		file = f
+	}
+	w.errs = append(w.errs, &Error{File: file, Line: max(n.Line, 1), Column: max(n.Column, 1),
 		Path: FormatPath(segs), Msg: fmt.Sprintf(format, args...)})
 }
 
@@ -60,6 +70,10 @@ func (w *walker) node(n *yaml.Node, segs []string, p *pathInfo) any {
 	}
 	if n.Kind == yaml.AliasNode {
 		return w.node(n.Alias, segs, p)
+	}
+	if f, ok := w.origin[n]; ok && f != w.file {
+		defer func(outer string) { w.file = outer }(w.file)
+		w.file = f
 	}
 	sch, kind := p.sch, p.kind
 	if kind == cue.TopKind {
@@ -171,7 +185,12 @@ func (w *walker) mapping(n *yaml.Node, segs []string, p *pathInfo) any {
 // required reports fields a record must have that the file left out: of
 // needed (requiredFields), those not present (an image override's
 // location). A key that is present but wrong has been reported already.
+// With partial (a fragment checked alone) nothing is required: another
+// file may supply it.
 func (w *walker) required(n *yaml.Node, segs []string, needed []field, present map[string]int) {
+	if w.partial {
+		return
+	}
 	for _, f := range needed {
 		if _, ok := present[f.name]; ok {
 			continue

@@ -47,9 +47,20 @@ type DaemonInfo struct {
 
 // DesiredRef names the desired file the daemon last read.
 type DesiredRef struct {
-	Path       string `yaml:"path" json:"path"`
-	Digest     string `yaml:"digest" json:"digest"` // "sha256:" + hex of the file's bytes
+	Path string `yaml:"path" json:"path"`
+	// Digest is "sha256:" + hex of the file's bytes, or with fragments the
+	// digest of every file (package desired).
+	Digest     string `yaml:"digest" json:"digest"`
 	Generation int64  `yaml:"generation" json:"generation"`
+	// Files lists what that read read: the desired file, then each
+	// fragment of desired.d/ in the order they apply.
+	Files []DesiredFile `yaml:"files,omitempty" json:"files,omitempty"`
+}
+
+// DesiredFile is one file of the desired state as the daemon read it.
+type DesiredFile struct {
+	Path   string `yaml:"path" json:"path"`
+	Digest string `yaml:"digest" json:"digest"` // "sha256:" + hex of its bytes
 }
 
 // AppliedRef names the last valid desired content in force.

@@ -33,6 +33,19 @@
 //     stow), a changed middle link, a link re-pointed into another directory
 //   - a parent directory created after the watcher started
 //
+// # A directory of files
+//
+// [Options.Dir] adds a directory whose matching entries are watched like
+// the file (rdd's desired.d/ of fragments). The directory's own name is
+// resolved like the file's, so it may be a symlink (a stow-folded
+// dotfiles directory), be replaced, or appear after the watcher started.
+// Its real directory is watched, and an event on any entry that
+// [Options.Match] accepts and [Ignored] does not refuse is a change: a
+// fragment added, removed, emptied, renamed over or written in place.
+// Each such entry that is a symlink has its chain watched too, so an
+// edit of its target wakes. A git checkout writing four fragments is one
+// burst, so one wake-up (below).
+//
 // # Ignored names
 //
 // Events on any other name in a watched directory are ignored. That is an

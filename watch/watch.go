@@ -43,6 +43,16 @@ type Options struct {
 	// Logger receives debug traces of events, watches and wake-ups; nil
 	// means none.
 	Logger *slog.Logger
+	// Dir, if set, is a directory of more files to watch (desired.d/):
+	// each of its entries whose name Match accepts is watched like the
+	// file itself, with its symlink chain, and an entry that Match accepts
+	// appearing, changing or going away is a change. Dir may be a symlink
+	// and need not exist yet; it is resolved like the file. Names that
+	// [Ignored] reports are never watched, whatever Match says.
+	Dir string
+	// Match selects the entries of Dir; nil means every name that is not
+	// [Ignored].
+	Match func(name string) bool
 }
 
 // Watcher turns changes of one file, its symlinks and their directories into
@@ -50,6 +60,8 @@ type Options struct {
 // start it with [Watcher.Run].
 type Watcher struct {
 	path     string // absolute, as given
+	dir      string // Options.Dir, absolute; "" for none
+	match    func(name string) bool
 	debounce time.Duration
 	maxDelay time.Duration
 	log      *slog.Logger
@@ -65,6 +77,7 @@ type Watcher struct {
 
 	mu      sync.Mutex             // guards the fields below; only Run's goroutine writes them after New
 	keys    map[string]bool        // names whose events matter (see resolution.keys)
+	entries map[string]bool        // directories where every matching name matters: Dir, resolved
 	dirs    map[string]fs.FileInfo // watched directories and what they were when added
 	lastErr string                 // last resolution error reported, not to repeat it on every event
 
@@ -115,6 +128,16 @@ func New(path string, opts Options) (*Watcher, error) {
 	}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Dir != "" {
+		if w.dir, err = filepath.Abs(opts.Dir); err != nil {
+			fw.Close()
+			return nil, fmt.Errorf("watch %q: %w", opts.Dir, err)
+		}
+		w.match = opts.Match
+		if w.match == nil {
+			w.match = func(string) bool { return true }
+		}
 	}
 	if err := w.replan(true); err != nil {
 		fw.Close()
@@ -231,7 +254,7 @@ func (w *Watcher) Close() error {
 func (w *Watcher) handle(ev fsnotify.Event) bool {
 	name := filepath.Clean(ev.Name)
 	w.mu.Lock()
-	relevant := w.keys[name]
+	relevant := w.keys[name] || w.entries[filepath.Dir(name)] && w.matches(filepath.Base(name))
 	_, isDir := w.dirs[name]
 	w.mu.Unlock()
 
@@ -273,14 +296,15 @@ func (w *Watcher) replan(strict bool) error {
 	var want map[string]bool
 	for range replanRounds {
 		r, rerr := resolve(w.path)
-		w.noteResolve(rerr)
 		keys := make(map[string]bool, len(r.keys))
 		want = make(map[string]bool, len(r.keys))
 		for _, k := range r.keys {
 			keys[k] = true
 			want[filepath.Dir(k)] = true
 		}
-		w.keys = keys
+		entries, derr := w.planDir(keys, want)
+		w.noteResolve(errors.Join(rerr, derr))
+		w.keys, w.entries = keys, entries
 
 		added := false
 		for _, d := range slices.Sorted(maps.Keys(want)) {
@@ -320,6 +344,49 @@ func (w *Watcher) replan(strict bool) error {
 		}
 	}
 	return nil
+}
+
+// planDir adds to keys and want what Options.Dir needs: the names of its
+// own symlink chain, its real directory (every matching entry of which
+// matters), and the chain of each matching entry there now (a fragment
+// that is a symlink into a dotfiles repository). It returns the
+// directories whose entries matter.
+func (w *Watcher) planDir(keys, want map[string]bool) (map[string]bool, error) {
+	if w.dir == "" {
+		return nil, nil
+	}
+	r, err := resolve(w.dir)
+	for _, k := range r.keys {
+		keys[k] = true
+		want[filepath.Dir(k)] = true
+	}
+	real := r.chain[len(r.chain)-1]
+	if fi, serr := os.Stat(real); serr != nil || !fi.IsDir() {
+		return nil, err // not there yet: its parent is watched for it
+	}
+	want[real] = true
+	entries := map[string]bool{real: true}
+	des, rerr := os.ReadDir(real)
+	if rerr != nil {
+		return entries, errors.Join(err, fmt.Errorf("watch %q: %w", w.dir, rerr))
+	}
+	for _, de := range des {
+		if !w.matches(de.Name()) {
+			continue
+		}
+		er, eerr := resolve(filepath.Join(real, de.Name()))
+		for _, k := range er.keys {
+			keys[k] = true
+			want[filepath.Dir(k)] = true
+		}
+		err = errors.Join(err, eerr)
+	}
+	return entries, err
+}
+
+// matches reports whether a name in Options.Dir is one of its files.
+func (w *Watcher) matches(name string) bool {
+	return w.match != nil && !Ignored(name) && w.match(name)
 }
 
 // unwatch stops watching d. fsnotify drops the watch of a removed
