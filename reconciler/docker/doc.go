@@ -72,7 +72,8 @@
 // brought to its state. Containers are acted on in parallel.
 //
 // The first action that brings a container to its state under its current
-// declaration is not a correction; every later one is, and is counted in
+// declaration is not a correction; once it has been in that state (brought
+// there, or already there when declared), every later one is, and is counted in
 // its file (corrections, lastCorrection): an out-of-band `docker stop` of a
 // container declared running, a `docker start` of one declared stopped, a
 // container that died. The first correction in a row is made at once (the
