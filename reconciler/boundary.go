@@ -99,6 +99,10 @@ type EngineResult struct {
 	// the map is left as it is (a transient disconnect keeps mirrors); a
 	// nil value inside a subdirectory's map keeps that one file.
 	Mirrors map[string]map[string][]byte
+	// Deltas says, per subdirectory of Mirrors, which of its objects
+	// changed since the engine's previous result (statusdir.SyncDirDelta);
+	// a subdirectory without one is compared whole.
+	Deltas map[string]statusdir.Delta
 	// Declared is the state of the objects desired.yaml declares.
 	Declared Outcome
 	Requeue  time.Duration

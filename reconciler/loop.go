@@ -370,7 +370,7 @@ func statErr(path string) error {
 func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
 	gen := l.generation
 	for _, sub := range sortedKeys(eng.Mirrors) {
-		if _, err := l.cfg.Status.SyncDir(sub, eng.Mirrors[sub]); err != nil {
+		if _, err := l.cfg.Status.SyncDirDelta(sub, eng.Mirrors[sub], eng.Deltas[sub]); err != nil {
 			return err
 		}
 	}

@@ -131,7 +131,7 @@ func quietEngine(opts ...Option) *Engine {
 func writeAll(b *testing.B, dir *statusdir.Dir, res reconciler.EngineResult) int {
 	n := 0
 	for sub, files := range res.Mirrors {
-		c, err := dir.SyncDir(sub, files)
+		c, err := dir.SyncDirDelta(sub, files, res.Deltas[sub])
 		if err != nil {
 			b.Fatal(err)
 		}

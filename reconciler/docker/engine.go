@@ -78,6 +78,9 @@ type conn struct {
 	mirror     *mirror
 	pulls      *pulls    // pulls of images declared present
 	since      time.Time // when it was made
+	// reported is what this connection's last result gave each status
+	// subdirectory, which the next result's Deltas are relative to.
+	reported map[string]reported
 }
 
 var _ reconciler.Engine = (*Engine)(nil)
@@ -222,7 +225,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	st.Version, st.APIVersion = c.version, c.apiVersion
 
 	// Observe, act on declared objects, and observe again what changed.
-	err := e.refresh(ctx, c, now)
+	full, err := e.refresh(ctx, c, now)
 	var decl []objectStatus
 	if err == nil {
 		decl, err = e.enforce(ctx, c, d, now)
@@ -246,6 +249,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	}
 	files := c.mirror.files()
 	e.declaredFiles(files, c.mirror, decl)
+	deltas := c.report(files, full)
 	out, next := outcome(decl)
 	requeue := c.mirror.requeue(now)
 	if !next.IsZero() {
@@ -256,6 +260,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 		Reason:   reconciler.EngineConnected,
 		Message:  msg,
 		Mirrors:  files,
+		Deltas:   deltas,
 		Declared: out,
 		Requeue:  requeue,
 	}

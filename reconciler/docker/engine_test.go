@@ -180,7 +180,8 @@ func TestContainers(t *testing.T) {
 	if err := os.Remove(ns); err != nil {
 		t.Fatal(err)
 	}
-	h.wake() // the daemon's watch of status/ does this
+	// The harness's watch of status/, as the daemon's, wakes a pass,
+	// which compares the whole directory again.
 	h.waitFile(namespacesDir, statusdir.MobyNamespace, "name: moby")
 }
 

@@ -114,12 +114,12 @@ func due(m map[string]*retry, key string, now time.Time) bool {
 
 // refresh brings the mirror up to date: a full sync when one is due (on a
 // new connection, then every fullEvery), else only what events marked dirty
-// and retries that are due. It returns an error wrapping errConnLost when
-// the engine stopped answering.
-func (e *Engine) refresh(ctx context.Context, c *conn, now time.Time) error {
+// and retries that are due. It reports whether it was a full sync, and
+// returns an error wrapping errConnLost when the engine stopped answering.
+func (e *Engine) refresh(ctx context.Context, c *conn, now time.Time) (full bool, err error) {
 	m := c.mirror
 	ids, images, volumes := c.watcher.dirty.take()
-	full := !now.Before(m.nextFull)
+	full = !now.Before(m.nextFull)
 	if full {
 		m.nextFull = now.Add(e.fullEvery)
 		m.fullContainers = true // until a container list succeeds
@@ -133,20 +133,20 @@ func (e *Engine) refresh(ctx context.Context, c *conn, now time.Time) error {
 	clear(m.pending)
 	if m.listDue(kindContainers, m.containers == nil, len(ids) > 0, m.fullContainers, now) {
 		if err := e.syncContainers(ctx, c, ids, m.fullContainers, now); err != nil {
-			return err
+			return full, err
 		}
 	} else {
 		maps.Copy(m.pending, ids)
 	}
 	if m.listDue(kindImages, m.images == nil, images, full, now) {
 		if err := e.syncImages(ctx, c, now); err != nil {
-			return err
+			return full, err
 		}
 	}
 	if m.listDue(kindVolumes, m.volumes == nil, volumes, full, now) {
-		return e.syncVolumes(ctx, c, now)
+		return full, e.syncVolumes(ctx, c, now)
 	}
-	return nil
+	return full, nil
 }
 
 // listDue decides whether a kind is listed in this pass: on a full sync,
