@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
@@ -66,8 +67,9 @@ type mirror struct {
 type inspected struct {
 	name    string // the name inspect saw
 	data    []byte
-	problem string        // something in the file that is not understood (S9)
-	file    ContainerFile // what data renders, for declared containers' files
+	problem string            // something in the file that is not understood (S9)
+	file    ContainerFile     // what data renders, for declared containers' files
+	sum     [sha256.Size]byte // of the inspect response data was rendered from; zero: not from a plain inspect
 }
 
 type retry struct {
@@ -261,11 +263,11 @@ func (e *Engine) syncContainersOnce(ctx context.Context, c *conn, dirty map[stri
 	}
 
 	renamed = map[string]struct{}{}
-	for _, r := range e.inspectAll(ctx, c.cli, todo) {
+	for _, r := range e.inspectAll(ctx, c.cli, todo, m.inspected) {
 		listed := containerName(m.containers[r.id])
 		switch {
 		case r.err == nil && r.name == listed:
-			m.inspected[r.id] = inspected{name: r.name, data: r.data, problem: r.problem, file: r.file}
+			m.inspected[r.id] = inspected{name: r.name, data: r.data, problem: r.problem, file: r.file, sum: r.sum}
 			delete(m.retries, r.id)
 		case r.err == nil:
 			// The list and the inspect disagree on the name: the content
@@ -298,18 +300,24 @@ type inspectResult struct {
 	id, name, problem string
 	data              []byte
 	file              ContainerFile
+	sum               [sha256.Size]byte // of the inspect response
 	err               error
 }
 
-// inspectAll inspects containers with up to e.workers calls at once.
-func (e *Engine) inspectAll(ctx context.Context, cli *client.Client, ids []string) []inspectResult {
+// inspectAll inspects containers with up to e.workers calls at once. A
+// container whose inspect response is byte for byte the one that last
+// rendered its entry in known is not rendered again: a full sync of an
+// engine where little changed spends its time waiting for dockerd, not
+// rendering YAML. known is only read while the inspects run.
+func (e *Engine) inspectAll(ctx context.Context, cli *client.Client, ids []string, known map[string]inspected) []inspectResult {
 	out := make([]inspectResult, len(ids))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(e.workers, len(ids)) {
 		wg.Go(func() {
 			for i := range next {
-				out[i] = inspectOne(ctx, cli, ids[i])
+				prev, ok := known[ids[i]]
+				out[i] = inspectOne(ctx, cli, ids[i], prev, ok)
 			}
 		})
 	}
@@ -321,19 +329,25 @@ func (e *Engine) inspectAll(ctx context.Context, cli *client.Client, ids []strin
 	return out
 }
 
-func inspectOne(ctx context.Context, cli *client.Client, id string) inspectResult {
+// inspectOne inspects one container and renders its file, or reuses prev
+// (when known) if the response is the one prev was rendered from.
+func inspectOne(ctx context.Context, cli *client.Client, id string, prev inspected, known bool) inspectResult {
 	ictx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	res, err := cli.ContainerInspect(ictx, id)
+	res, raw, err := cli.ContainerInspectWithRaw(ictx, id, false)
 	if err != nil {
 		return inspectResult{id: id, err: err}
+	}
+	sum := sha256.Sum256(raw)
+	if known && prev.sum == sum && prev.data != nil {
+		return inspectResult{id: id, name: prev.name, data: prev.data, problem: prev.problem, file: prev.file, sum: sum}
 	}
 	f, err := containerFile(res)
 	if err != nil {
 		return inspectResult{id: id, err: err}
 	}
 	data, err := statusdir.Marshal(f)
-	return inspectResult{id: id, name: f.Name, data: data, problem: f.Problem, file: f, err: err}
+	return inspectResult{id: id, name: f.Name, data: data, problem: f.Problem, file: f, sum: sum, err: err}
 }
 
 func (e *Engine) syncImages(ctx context.Context, c *conn, now time.Time) error {
