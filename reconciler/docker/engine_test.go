@@ -5,8 +5,10 @@ package docker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -572,6 +574,57 @@ func TestWatcherEndBackoff(t *testing.T) {
 		}
 		if e.current() != nil {
 			t.Errorf("lived %s: the ended connection is still kept", tc.lived)
+		}
+	}
+}
+
+// A container with 80 labels of 60 KB (dockerd accepts them: a 4.8 MB
+// inspect) gets a file that the readers accept: its labels cut to the
+// bounds, and the file says so. Every value kept is a prefix of the real
+// one with a note of its length.
+func TestHostileLabelsBounded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, sharedSocket())
+	h := newHarness(t, sharedSocket()).start()
+	h.waitReason(reconciler.EngineConnected)
+	name := uniq("rdd-labels")
+	big := strings.Repeat("v", 60<<10)
+	f.create(name, func(cfg *container.Config, _ *container.HostConfig) {
+		for i := range 80 {
+			cfg.Labels[fmt.Sprintf("big.%02d", i)] = big
+		}
+	})
+	data := h.waitFile(containersDir, name, "name: "+name)
+	if len(data) >= statusdir.MaxFileSize/8 {
+		t.Errorf("the file has %d bytes; the bounds allow far less", len(data))
+	}
+	objs, err := statusdir.ReadObjects(h.dir.Root(), containersDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got ContainerFile
+	for _, o := range objs {
+		if o.Name == name {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+			if err := yaml.Unmarshal(o.Data, &got); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !slices.Equal(got.Truncated, []string{"labels"}) {
+		t.Errorf("truncated = %q, want [labels]", got.Truncated)
+	}
+	if len(got.Labels) < 2 || len(got.Labels) > 81 {
+		t.Errorf("%d labels kept", len(got.Labels))
+	}
+	for k, v := range got.Labels {
+		if k == "rdd.test" {
+			continue
+		}
+		if !strings.HasPrefix(v, big[:maxValueLen]) || !strings.HasSuffix(v, fmt.Sprintf("[truncated by rdd: %d bytes in all]", len(big))) {
+			t.Errorf("label %s = %.40q...%q", k, v, v[max(0, len(v)-60):])
 		}
 	}
 }
