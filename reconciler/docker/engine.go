@@ -61,6 +61,7 @@ type Engine struct {
 	conn *conn
 
 	// Owned by the goroutine that calls Reconcile.
+	socket   string    // the socket the fields below are about
 	failures int       // failed connection attempts in a row
 	flaps    int       // connections in a row that ended within stableAfter
 	retryAt  time.Time // no new attempt before this
@@ -154,7 +155,7 @@ func (e *Engine) Close() error {
 func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string) reconciler.EngineResult {
 	st := statusdir.EngineStatus{Name: d.ContainerEngine.Name, Socket: socket}
 	if socket == "" || d.ContainerEngine.Name != "moby" {
-		e.failures, e.flaps, e.retryAt, e.lastErr = 0, 0, time.Time{}, ""
+		e.socket, e.failures, e.flaps, e.retryAt, e.lastErr = "", 0, 0, time.Time{}, ""
 		// The engine is off or not moby: what its containers did was not
 		// drift, and bringing them back when it runs again is not a
 		// correction.
@@ -181,10 +182,26 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	}
 
 	now := e.now()
+	if socket != e.socket {
+		// Another socket: what the last one did (its errors, its backoff)
+		// says nothing about this one.
+		e.socket = socket
+		e.failures, e.flaps, e.retryAt, e.lastErr = 0, 0, time.Time{}, ""
+	}
 	c := e.current()
 	if c != nil && c.socket != socket {
 		e.drop(c)
 		c = nil
+	}
+	if c == nil {
+		if err := socketProblem(socket); err != nil {
+			// A stat, checked on every pass, so that a socket that appears
+			// at the path is used on the next one; the requeue backs off.
+			e.failures++
+			e.lastErr = err.Error()
+			return reconciler.EngineResult{Status: st, Reason: reconciler.EngineConnectFailed, Message: err.Error(),
+				Requeue: backoff(e.failures, minRetry, maxReconnect)}
+		}
 	}
 	if c != nil {
 		if err := c.watcher.ended(); err != nil {

@@ -108,6 +108,62 @@ func TestConnectBackoff(t *testing.T) {
 	}
 }
 
+// A socket path that is there but is not a socket (a regular file, a
+// directory) is ConnectFailed at once, saying what the path is; a missing
+// one stays Connecting (a VM may be about to create it).
+func TestSocketNotASocket(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file.sock")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path, reason, says string
+	}{
+		{file, reconciler.EngineConnectFailed, file + " is a regular file, not a socket"},
+		{dir, reconciler.EngineConnectFailed, dir + " is a directory, not a socket"},
+		{filepath.Join(dir, "missing.sock"), reconciler.EngineConnecting, "missing.sock"},
+	} {
+		res := New().Reconcile(t.Context(), moby(true), tc.path)
+		if res.Reason != tc.reason || !strings.Contains(res.Message, tc.says) || res.Mirrors != nil {
+			t.Errorf("%s: %s: %q (mirrors %v); want %s saying %q and no mirrors", tc.path, res.Reason, res.Message, res.Mirrors != nil, tc.reason, tc.says)
+		}
+		if res.Requeue <= 0 {
+			t.Errorf("%s: no requeue", tc.path)
+		}
+	}
+}
+
+// Switching from a socket that failed many times to one that works
+// connects at once: the old socket's backoff and error do not carry over.
+func TestSocketChangeResetsBackoff(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "none.sock")
+	e := New(WithLogger(testLogger(t)))
+	defer e.Close()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e.now = func() time.Time { return now }
+	for range 6 {
+		if res := e.Reconcile(t.Context(), moby(true), bad); res.Reason != reconciler.EngineConnecting {
+			t.Fatalf("bad socket: %s: %s", res.Reason, res.Message)
+		}
+		now = now.Add(time.Second) // within the backoff of the last attempts
+	}
+	good := sharedSocket()
+	res := e.Reconcile(t.Context(), moby(true), good)
+	if res.Reason != reconciler.EngineConnected {
+		t.Fatalf("good socket after a bad one: %s: %s; want Connected at once", res.Reason, res.Message)
+	}
+	if strings.Contains(res.Message, "none.sock") {
+		t.Errorf("the old socket's error shows under the new one: %q", res.Message)
+	}
+	// And back: the bad socket's first attempt is made at once, with its
+	// own error only.
+	res = e.Reconcile(t.Context(), moby(true), bad)
+	if res.Reason != reconciler.EngineConnecting || res.Requeue != minRetry || strings.Contains(res.Message, good) {
+		t.Errorf("bad socket after a good one: %s, requeue %s: %q", res.Reason, res.Requeue, res.Message)
+	}
+}
+
 func decodeFile[T any](t testing.TB, data []byte) T {
 	t.Helper()
 	var v T

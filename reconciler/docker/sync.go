@@ -15,6 +15,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 
@@ -232,7 +233,7 @@ func (e *Engine) syncContainersOnce(ctx context.Context, c *conn, dirty map[stri
 	}
 	for _, s := range list {
 		if _, ok := dirty[s.ID]; ok || !partial {
-			m.containers[s.ID] = s
+			m.containers[s.ID] = slim(s)
 		}
 	}
 	for id := range m.retries {
@@ -495,4 +496,17 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// slim keeps of a listed container what the engine uses (its ID, names,
+// state, image and volume mounts) and drops the rest, its labels above
+// all: the mirror of 5,000 containers holds their list between passes.
+func slim(s container.Summary) container.Summary {
+	out := container.Summary{ID: s.ID, Names: s.Names, State: s.State, ImageID: s.ImageID}
+	for _, mp := range s.Mounts {
+		if mp.Type == mount.TypeVolume {
+			out.Mounts = append(out.Mounts, container.MountPoint{Type: mp.Type, Name: mp.Name})
+		}
+	}
+	return out
 }
