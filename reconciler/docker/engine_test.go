@@ -22,6 +22,7 @@ import (
 	"github.com/docker/go-connections/nat"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rddproject/rdd/effect"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -682,5 +683,29 @@ func TestHostileLabelsBounded(t *testing.T) {
 		if !strings.HasPrefix(v, big[:maxValueLen]) || !strings.HasSuffix(v, fmt.Sprintf("[truncated by rdd: %d bytes in all]", len(big))) {
 			t.Errorf("label %s = %.40q...%q", k, v, v[max(0, len(v)-60):])
 		}
+	}
+}
+
+// Engine.Plan compares with the mirror of the last pass: a created
+// container declared running is a start, and nothing is planned for what
+// is already in its state.
+func TestEnginePlan(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, sharedSocket())
+	name := uniq("rdd-plan")
+	f.create(name, nil)
+	e := New(WithLogger(testLogger(t)))
+	defer e.Close()
+	if got := e.Plan(&schema.Desired{Containers: map[string]schema.Container{name: {State: "running"}}}); len(got) != 1 || got[0].From != "unknown" {
+		t.Errorf("plan before any pass = %+v, want one change from unknown", got)
+	}
+	if res := e.Reconcile(t.Context(), moby(true), sharedSocket()); res.Reason != reconciler.EngineConnected {
+		t.Fatalf("%s: %s", res.Reason, res.Message)
+	}
+	got := e.Plan(&schema.Desired{Containers: map[string]schema.Container{name: {State: "running"}, f.base + "-none": {State: "absent"}}})
+	want := []effect.Change{{Key: schema.FormatPath([]string{"containers", name, "state"}), From: "created", To: "running",
+		Effect: effect.Live, Action: "start", Reason: "the engine starts it"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("plan = %+v, want %+v", got, want)
 	}
 }
