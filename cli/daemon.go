@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rddproject/rdd/dockerctx"
+	"github.com/rddproject/rdd/history"
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/pidlock"
 	"github.com/rddproject/rdd/reconciler"
@@ -37,8 +39,9 @@ type daemonFlags struct {
 func (a *app) daemonCommand() *cobra.Command {
 	var f daemonFlags
 	cmd := &cobra.Command{
-		Use:   "daemon",
-		Short: "Run the reconciler in the foreground",
+		Use:     "daemon",
+		Example: "  rdd daemon &\n  rdd daemon --log-format json --log-level debug\n  rdd --home ~/.rd-test daemon",
+		Short:   "Run the reconciler in the foreground",
 		Long: `Run the reconciler in the foreground: watch the desired file, bring the VM
 and its container engine to match, and write what is observed under
 HOME/status/. One daemon runs per home. SIGINT or SIGTERM stops it within
@@ -98,6 +101,7 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 	eng := docker.New(docker.WithLogger(log), docker.WithFullSync(f.resync))
 	defer eng.Close()
 	loop, err := reconciler.New(reconciler.Config{
+		Context: contextKeeper(log),
 		Desired: h.Desired,
 		Applied: h.Applied(),
 		Status:  dir,
@@ -108,6 +112,8 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 		Grace:   f.grace,
 		Logger:  log,
 		Daemon:  statusdir.DaemonInfo{PID: os.Getpid(), Version: Version},
+		Events:  statusdir.NewEventLog(dir, eventRotation()),
+		History: history.Open(h.History()),
 	})
 	if err != nil {
 		w.Close()
@@ -141,6 +147,18 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 	err = loop.Run(ctx)
 	log.Info("daemon stopped", "err", err)
 	return err
+}
+
+// contextKeeper keeps the docker CLI context of the desired state, or nil
+// when the docker CLI's directory cannot be known (the daemon runs
+// without it, and says so).
+func contextKeeper(log *slog.Logger) reconciler.ContextKeeper {
+	dir, err := dockerctx.ConfigDir(nil)
+	if err != nil {
+		log.Warn("no docker context will be kept", "err", err)
+		return nil
+	}
+	return &dockerctx.Keeper{ConfigDir: dir, Logger: log}
 }
 
 // vmDrivers are the VM drivers this build has, by vm.driver value.

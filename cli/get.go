@@ -16,8 +16,10 @@ import (
 func (a *app) getCommand() *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:   "get [KEY] [-o yaml|json]",
-		Short: "Print desired values, with defaults applied",
+		Use:               "get [KEY] [-o yaml|json]",
+		Example:           "  rdd get\n  rdd get vm.cpus\n  rdd get vm -o json",
+		ValidArgsFunction: completeKeys(false),
+		Short:             "Print desired values, with defaults applied",
 		Long: `Print the desired state with every default applied, or the value at KEY
 (a dotted path such as vm.cpus or images."busybox:1.36".state). A scalar
 prints bare, ready for shell scripts; a mapping prints as YAML or JSON.

@@ -16,9 +16,10 @@ var initTemplate []byte
 
 func (a *app) initCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "init",
-		Short: "Write a commented default desired.yaml if none exists",
-		Args:  cobra.NoArgs,
+		Use:     "init",
+		Example: "  rdd init\n  rdd --home ~/.rd-test init",
+		Short:   "Write a commented default desired.yaml if none exists",
+		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			h, err := a.home()
 			if err != nil {

@@ -47,6 +47,9 @@ type app struct {
 	stdout, stderr io.Writer
 	homeFlag       string
 	desiredFlag    string
+	// readyGeneration is the generation of the ready marker the last
+	// successful wait saw.
+	readyGeneration int64
 }
 
 func (a *app) home() (home.Home, error) {
@@ -126,9 +129,8 @@ func (a *app) rootCommand() *cobra.Command {
 		Long: `rdd keeps a local container engine (a Lima VM and its dockerd) in the
 state described by ~/.rd/desired.yaml, and writes what it observes under
 ~/.rd/status/, with a ready or failed marker scripts can test with [ -e ].`,
-		SilenceUsage:      true,
-		SilenceErrors:     true,
-		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		SilenceUsage:  true,
+		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
@@ -147,7 +149,22 @@ state described by ~/.rd/desired.yaml, and writes what it observes under
 		a.psCommand(),
 		a.imagesCommand(),
 		a.volumesCommand(),
+		a.envCommand(),
+		a.serviceCommand(),
+		a.logsCommand(),
+		a.planCommand(),
+		a.confirmCommand(),
+		a.eventsCommand(),
+		a.historyCommand(),
+		a.diffCommand(),
+		a.rollbackCommand(),
 	)
+	// The completion command takes its output when it is made.
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	addExamples(root)
 	for _, c := range root.Commands() {
 		c.Args = wrapArgs(c.Args)
 	}

@@ -11,8 +11,9 @@ import (
 func (a *app) schemaCommand() *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use:   "schema [--format cue|jsonschema]",
-		Short: "Print the desired-state schema",
+		Use:     "schema [--format cue|jsonschema]",
+		Example: "  rdd schema\n  rdd schema --format jsonschema > ~/.rd/desired.schema.json",
+		Short:   "Print the desired-state schema",
 		Long: `Print the desired-state schema: the CUE source that rdd validates with, or
 a JSON Schema generated from it. Point a YAML language server at the JSON
 Schema to get completion and checks while editing desired.yaml, e.g. with

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,25 +16,37 @@ import (
 	"github.com/rogpeppe/go-internal/lockedfile"
 	"github.com/spf13/cobra"
 
+	"github.com/rddproject/rdd/atomicfile"
 	"github.com/rddproject/rdd/desiredit"
 	"github.com/rddproject/rdd/home"
-	"github.com/rddproject/rdd/pidlock"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/watch"
 )
 
 func (a *app) setCommand() *cobra.Command {
-	var timeout time.Duration
+	var timeout, daemonWait time.Duration
 	var noWait, dryRun bool
 	cmd := &cobra.Command{
-		Use:   "set KEY=VALUE... [--timeout 5m] [--no-wait] [--dry-run]",
-		Short: "Change desired values, keeping the file's comments, and wait for the verdict",
+		Use: "set KEY=VALUE... [--timeout 5m] [--no-wait] [--dry-run]",
+		Example: `  rdd set vm.driver=host running=true
+  rdd set vm.cpus=4 vm.memory=8GiB
+  rdd set containers.web.state=stopped --timeout 1m
+  rdd set 'images."busybox:1.36".state=absent' --dry-run
+  rdd set vm.cpus=         # remove the key: its default applies`,
+		ValidArgsFunction: completeKeys(true),
+		Short:             "Change desired values, keeping the file's comments, and wait for the verdict",
 		Long: `Change values of the desired file and wait until the daemon has reconciled
 the result. KEY is a dotted path of the schema (vm.cpus, running,
 containers.web.state); a map key holding dots, slashes or colons is quoted:
 images."ghcr.io/x/y:1".state=absent. VALUE is read as the schema's type for
 KEY (true/false, a number, a size such as 8GiB, one of an enum, a string);
-an empty VALUE removes the key, so its default applies.
+an empty VALUE removes the key, so its default applies. A list or a mapping
+is given whole, in YAML flow syntax, and written so on its key's line:
+  rdd set 'vm.mounts=[{location: ~/src, writable: true}]'
+  rdd set 'containers={web: {state: running}}'
+  rdd set 'vm.mounts=[]'
+Inside it YAML's own rules apply, as in the file: quote a string that
+would read as a number or true/false (labels={tier: "1"}).
 
 All pairs are applied as one edit: one write, one verdict. The edit keeps
 the file's comments, key order, quoting and blank lines; a missing file is
@@ -68,41 +81,55 @@ unified diff and writes nothing.`,
 			if err != nil {
 				return err
 			}
-			digest := schema.Digest(data)
-			tty := isTerminal(a.stderr)
-			if tty {
-				if changed {
-					fmt.Fprintf(a.stderr, "rdd: changed %s (%s)\n", target, shortDigest(digest))
-				} else {
-					fmt.Fprintf(a.stderr, "rdd: %s already has these values; nothing written\n", target)
-				}
-			}
-			if noWait {
-				return nil
-			}
-			if running, _, err := pidlock.Held(h.Lock()); err != nil {
-				return err
-			} else if !running {
-				return withCode(ExitNoDaemon, fmt.Errorf("no rdd daemon is running for %s; %s holds the change, which applies when the daemon starts", h.Dir, target),
-					"start it with `rdd daemon`, or pass --no-wait to only change the file")
-			}
-			if tty {
-				fmt.Fprintf(a.stderr, "rdd: waiting for the daemon's verdict on %s (up to %s)\n", shortDigest(digest), timeout)
-			}
-			return a.wait(cmd.Context(), h, waitSpec{digest: digest, timeout: timeout})
+			return a.waitWritten(cmd.Context(), h, target, data, changed, noWait, timeout, daemonWait)
 		},
 	}
 	fl := cmd.Flags()
 	fl.DurationVar(&timeout, "timeout", 5*time.Minute, "give up waiting after this long (exit 4)")
 	fl.BoolVar(&noWait, "no-wait", false, "return after writing the file, without waiting for the verdict")
+	fl.DurationVar(&daemonWait, "daemon-wait", defaultDaemonWait, "how long a daemon that is starting may take to answer before exit 5")
 	fl.BoolVar(&dryRun, "dry-run", false, "validate and print the change as a unified diff; write nothing")
 	return cmd
+}
+
+// waitWritten is what rdd set (and rdd rollback) do once data is in the
+// desired file: say so on a terminal, and unless noWait, wait for the
+// daemon's verdict on exactly that digest.
+func (a *app) waitWritten(ctx context.Context, h home.Home, target string, data []byte, changed, noWait bool, timeout, daemonWait time.Duration) error {
+	digest := schema.Digest(data)
+	tty := isTerminal(a.stderr)
+	if tty {
+		if changed {
+			fmt.Fprintf(a.stderr, "rdd: changed %s (%s)\n", target, shortDigest(digest))
+		} else {
+			fmt.Fprintf(a.stderr, "rdd: %s already has these values; nothing written\n", target)
+		}
+	}
+	if noWait {
+		return nil
+	}
+	if up, err := awaitDaemon(ctx, h, daemonWait); err != nil {
+		return err
+	} else if !up {
+		return withCode(ExitNoDaemon, fmt.Errorf("no rdd daemon is running for %s; %s holds the change, which applies when the daemon starts", h.Dir, target),
+			"start it with `rdd daemon`, or pass --no-wait to only change the file")
+	}
+	if tty {
+		fmt.Fprintf(a.stderr, "rdd: waiting for the daemon's verdict on %s (up to %s)\n", shortDigest(digest), timeout)
+	}
+	if err := a.wait(ctx, h, waitSpec{digest: digest, timeout: timeout}); err != nil {
+		return err
+	}
+	if tty {
+		fmt.Fprintf(a.stderr, "ready: generation %d\n", a.readyGeneration)
+	}
+	return nil
 }
 
 // change is one KEY=VALUE argument, read by the schema.
 type change struct {
 	path  []string
-	value any // bool, int64 or string; nil removes the key
+	value any // bool, int64, string, or a *yaml.Node list or mapping; nil removes the key
 }
 
 // parseAssignment splits a KEY=VALUE argument at the first '=' outside a
@@ -276,8 +303,18 @@ func (a *app) setDryRun(h home.Home, target string, changes []change) error {
 	if fi == nil {
 		oldName = "/dev/null"
 	}
-	_, err = a.stdout.Write(desiredit.Diff(oldName, target, old, data))
-	return err
+	if _, err := a.stdout.Write(desiredit.Diff(oldName, target, old, data)); err != nil {
+		return err
+	}
+	if fi != nil && bytes.Equal(old, data) {
+		return nil // no change, no plan
+	}
+	d, err := schema.Default().Parse(h.Desired, data)
+	if err != nil {
+		return withCode(ExitInvalid, err, invalidHint) // edit validated it already
+	}
+	fmt.Fprintln(a.stdout)
+	return printPlan(a.stdout, a.planOf(h, schema.Digest(data), d), "")
 }
 
 // maxAttempts bounds how often a write starts over because the file was
@@ -294,13 +331,20 @@ const maxAttempts = 100
 // fails if another writer created it first; that writer's file is then
 // edited in turn.
 func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bool, error) {
+	return writeDesired(h.Desired, target, func(old []byte) ([]byte, error) { return edit(h.Desired, old, changes) })
+}
+
+// writeDesired replaces target, the file that the desired file desired is
+// or links to, with what apply makes of its current bytes (nil for no
+// file), under its lock, as setWrite describes.
+func writeDesired(desired, target string, apply func(old []byte) ([]byte, error)) ([]byte, bool, error) {
 	for range maxAttempts {
 		fi, err := statTarget(target)
 		if err != nil {
 			return nil, false, err
 		}
 		if fi == nil {
-			data, err := edit(h.Desired, nil, changes)
+			data, err := apply(nil)
 			if err != nil {
 				return nil, false, err
 			}
@@ -312,7 +356,7 @@ func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bo
 			}
 			return data, true, nil
 		}
-		if err := checkWritable(h.Desired, target, fi); err != nil {
+		if err := checkWritable(desired, target, fi); err != nil {
 			return nil, false, err
 		}
 		f, err := lockedfile.OpenFile(target, os.O_RDWR, 0)
@@ -322,7 +366,7 @@ func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bo
 		if err != nil {
 			return nil, false, fmt.Errorf("lock %q: %w", target, err)
 		}
-		data, changed, again, err := editLocked(f, h.Desired, target, changes)
+		data, changed, again, err := editLocked(f, target, apply)
 		f.Close()
 		if again {
 			continue
@@ -334,7 +378,7 @@ func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bo
 
 // editLocked does the read-modify-write while f holds the lock; again
 // means the name no longer refers to the locked file.
-func editLocked(f *lockedfile.File, name, target string, changes []change) (data []byte, changed, again bool, err error) {
+func editLocked(f *lockedfile.File, target string, apply func(old []byte) ([]byte, error)) (data []byte, changed, again bool, err error) {
 	locked, err := f.Stat()
 	if err != nil {
 		return nil, false, false, fmt.Errorf("stat %q: %w", target, err)
@@ -346,7 +390,7 @@ func editLocked(f *lockedfile.File, name, target string, changes []change) (data
 	if err != nil {
 		return nil, false, false, withCode(ExitInvalid, err, "nothing was written")
 	}
-	if data, err = edit(name, old, changes); err != nil {
+	if data, err = apply(old); err != nil {
 		return nil, false, false, err
 	}
 	if bytes.Equal(old, data) {
@@ -387,18 +431,16 @@ func checkWritable(desired, target string, fi fs.FileInfo) error {
 // it over target: readers see the old bytes or the new, never a part. The
 // mode (and, for root, the owner) of the old file are kept.
 func replaceFile(target string, data []byte, old fs.FileInfo) error {
-	tmp, err := writeTemp(target, data, old.Mode().Perm())
-	if err != nil {
-		return err
-	}
+	var o atomicfile.Options
 	if st, ok := old.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
-		_ = os.Chown(tmp, int(st.Uid), int(st.Gid)) // best effort: root editing a user's file
+		o.Prepare = func(f *os.File) error {
+			_ = f.Chown(int(st.Uid), int(st.Gid)) // best effort: root editing a user's file
+			return nil
+		}
 	}
-	if err := os.Rename(tmp, target); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("replace %q: %w", target, err)
+	if err := atomicfile.WriteWith(target, data, old.Mode().Perm(), o); err != nil {
+		return fmt.Errorf("cannot replace %s atomically: %w", target, unwrapPath(err))
 	}
-	syncDir(filepath.Dir(target))
 	return nil
 }
 
@@ -408,75 +450,11 @@ func createFile(target string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return fmt.Errorf("create directory for %q: %w", target, err)
 	}
-	tmp, err := writeTemp(target, data, 0o644)
-	if err != nil {
-		return err
-	}
-	err = os.Link(tmp, target)
-	os.Remove(tmp)
-	switch {
-	case err == nil:
-		syncDir(filepath.Dir(target))
-		return nil
-	case errors.Is(err, fs.ErrExist):
+	err := atomicfile.Create(target, data, 0o644)
+	if errors.Is(err, fs.ErrExist) {
 		return fs.ErrExist
 	}
-	// A file system without hard links: create exclusively, then write.
-	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fs.ErrExist
-		}
-		return fmt.Errorf("create %q: %w", target, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %q: %w", target, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %q: %w", target, err)
-	}
-	return f.Close()
-}
-
-// writeTemp writes data, synced, to a new hidden file beside target and
-// returns its name.
-func writeTemp(target string, data []byte, perm fs.FileMode) (string, error) {
-	dir := filepath.Dir(target)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(target)+".rdd-*")
-	if err != nil {
-		return "", fmt.Errorf("cannot create a file in %s to replace %s atomically: %w", dir, filepath.Base(target), unwrapPath(err))
-	}
-	name := f.Name()
-	fail := func(err error) (string, error) {
-		f.Close()
-		os.Remove(name)
-		return "", fmt.Errorf("write %q: %w", name, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(name)
-		return "", fmt.Errorf("write %q: %w", name, err)
-	}
-	return name, nil
-}
-
-// syncDir makes a rename or link in dir durable; file systems that cannot
-// sync a directory are fine without it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
+	return err
 }
 
 func unwrapPath(err error) error {

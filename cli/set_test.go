@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rddproject/rdd/desiredit"
 	"github.com/rddproject/rdd/schema"
 )
 
@@ -43,8 +44,12 @@ func TestParseAssignment(t *testing.T) {
 
 // FuzzParseAssignment: the KEY=VALUE parser never panics, and what it
 // accepts is written back the same way: the formatted key, '=', the value.
+// A value the schema accepts for the key can be written into a file.
 func FuzzParseAssignment(f *testing.F) {
-	for _, s := range []string{"vm.cpus=4", `images."a/b:1".state=absent`, `a."=\"=".b==`, "=", `"`, `"a\`, "a.b"} {
+	for _, s := range []string{"vm.cpus=4", `images."a/b:1".state=absent`, `a."=\"=".b==`, "=", `"`, `"a\`, "a.b",
+		"vm.mounts=[{location: ~/src, writable: true}]", `vm.mounts=[{location: "a=b"}, {location: '#c'}]`, "vm.mounts=[]",
+		"containers={web: {state: running}, db: }", `volumes.v.labels={"a=b": "c, d", e: "1"}`, `images={"busybox:1.36": {}}`,
+		"vm={cpus: 4, mounts: [{location: /a}]}", "vm.mounts=[{location: 1}]", "vm.mounts=[a, ", "containers={web: {state: running}"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, arg string) {
@@ -64,6 +69,17 @@ func FuzzParseAssignment(f *testing.F) {
 		p2, v2, err := parseAssignment(back)
 		if err != nil || fmt.Sprint(p2) != fmt.Sprint(path) || v2 != value {
 			t.Fatalf("%q -> %q %q -> %q -> %q %q (%v)", arg, path, value, back, p2, v2, err)
+		}
+		v, err := schema.Default().ParseValue(path, value)
+		if err != nil || v == nil {
+			return
+		}
+		doc, err := desiredit.Parse(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := doc.Set(path, v); err != nil {
+			t.Fatalf("%q: the value the schema accepted cannot be written: %v", arg, err)
 		}
 	})
 }

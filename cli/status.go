@@ -20,8 +20,9 @@ import (
 func (a *app) statusCommand() *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:   "status [-o yaml|json]",
-		Short: "Show what the daemon observes",
+		Use:     "status [-o yaml|json]",
+		Example: "  rdd status\n  rdd status -o json | jq .conditions",
+		Short:   "Show what the daemon observes",
 		Long: `Show what the daemon observes: a summary for people by default, or
 status/app.yaml as YAML or JSON. Exit 5 when no daemon is running (what is
 shown is then the last status written, not current).`,

@@ -15,7 +15,6 @@ import (
 
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/pidlock"
-	"github.com/rddproject/rdd/reconciler/docker"
 	"github.com/rddproject/rdd/statusdir"
 )
 
@@ -25,8 +24,9 @@ import (
 func tableCommand[T any](a *app, use, short, sub string, header string, row func(T) string, less func(a, b T) int) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:   use + " [-o yaml|json]",
-		Short: short,
+		Use:     use + " [-o yaml|json]",
+		Example: "  rdd " + use + "\n  rdd " + use + " -o yaml",
+		Short:   short,
 		Long: short + `, as the daemon mirrors them in status/` + sub + `/. Exit 5 when no
 daemon is running (the table is then the last one written, not current).`,
 		Args: cobra.NoArgs,
@@ -111,32 +111,34 @@ func readObjects[T any](h home.Home, sub string) (items []T, skipped []error, er
 func (a *app) psCommand() *cobra.Command {
 	return tableCommand(a, "ps", "List containers", statusdir.ContainersDir,
 		"NAME\tIMAGE\tSTATE\tDESIRED\tEXIT\tPORTS\tCREATED",
-		func(c docker.ContainerFile) string {
+		func(c statusdir.ContainerFile) string {
 			return strings.Join([]string{c.Name, orDash(c.Image), orMissing(c.State, c.Declared), orDash(c.Desired),
 				fmt.Sprint(c.ExitCode), formatPorts(c.Ports), ago(c.Created)}, "\t")
 		},
-		func(x, y docker.ContainerFile) int { return strings.Compare(x.Name, y.Name) })
+		func(x, y statusdir.ContainerFile) int { return strings.Compare(x.Name, y.Name) })
 }
 
 func (a *app) imagesCommand() *cobra.Command {
 	return tableCommand(a, "images", "List images", statusdir.ImagesDir,
 		"TAG\tID\tSIZE\tCREATED",
-		func(i docker.ImageFile) string {
+		func(i statusdir.ImageFile) string {
 			return strings.Join([]string{orNone(i.Tag), shortID(i.ID), humanSize(i.Size), ago(i.Created)}, "\t")
 		},
-		func(x, y docker.ImageFile) int { return strings.Compare(x.Tag+"\x00"+x.ID, y.Tag+"\x00"+y.ID) })
+		func(x, y statusdir.ImageFile) int { return strings.Compare(x.Tag+"\x00"+x.ID, y.Tag+"\x00"+y.ID) })
 }
 
 func (a *app) volumesCommand() *cobra.Command {
 	return tableCommand(a, "volumes", "List volumes", statusdir.VolumesDir,
 		"NAME\tDRIVER\tMOUNTPOINT",
-		func(v docker.VolumeFile) string { return strings.Join([]string{v.Name, v.Driver, v.Mountpoint}, "\t") },
-		func(x, y docker.VolumeFile) int { return strings.Compare(x.Name, y.Name) })
+		func(v statusdir.VolumeFile) string {
+			return strings.Join([]string{v.Name, v.Driver, v.Mountpoint}, "\t")
+		},
+		func(x, y statusdir.VolumeFile) int { return strings.Compare(x.Name, y.Name) })
 }
 
 // formatPorts renders ports as docker ps does: 127.0.0.1:8080->80/tcp,
 // or 80/tcp when unpublished.
-func formatPorts(ports []docker.Port) string {
+func formatPorts(ports []statusdir.Port) string {
 	var parts []string
 	for _, p := range ports {
 		if len(p.Bindings) == 0 {

@@ -10,8 +10,9 @@ import (
 
 func (a *app) validateCommand() *cobra.Command {
 	return &cobra.Command{
-		Use:   "validate [FILE]",
-		Short: "Check a desired state file against the schema",
+		Use:     "validate [FILE]",
+		Example: "  rdd validate\n  rdd validate examples/full.yaml",
+		Short:   "Check a desired state file against the schema",
 		Long: `Check a desired state file (default: the desired.yaml in use) against the
 schema. Exit 0 when it is valid; exit 3 with every problem, each as
 FILE:LINE:COL: field.path: what is wrong (what is allowed).`,

@@ -14,20 +14,23 @@ import (
 
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/pidlock"
-	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
 
 func (a *app) waitCommand() *cobra.Command {
-	var timeout time.Duration
+	var timeout, daemonWait time.Duration
 	var forFlag string
 	cmd := &cobra.Command{
-		Use:   "wait [--timeout 5m] [--for ready|condition=TYPE[=STATUS]]",
+		Use: "wait [--timeout 5m] [--for ready|condition=TYPE[=STATUS]] [--daemon-wait 5s]",
+		Example: `  rdd daemon & rdd wait
+  rdd wait --timeout 30s
+  rdd wait --for condition=ContainerEngineReady`,
 		Short: "Wait for the verdict on the current desired file",
 		Long: `Wait until the daemon has reconciled the desired file as it is now (its
 digest): exit 0 when ready, 1 when failed (with the reason), 4 on timeout,
-5 when no daemon runs. --for condition=TYPE[=STATUS] waits instead for a
+5 when no daemon runs (a daemon that is starting gets --daemon-wait to take
+its lock and write status/app.yaml, so rdd daemon & rdd wait works). --for condition=TYPE[=STATUS] waits instead for a
 condition of app.yaml (STATUS defaults to True) at the current generation.
 If the file changes while waiting, the wait follows the new content and
 says so.`,
@@ -37,7 +40,7 @@ says so.`,
 			if err != nil {
 				return err
 			}
-			spec.timeout = timeout
+			spec.timeout, spec.daemonWait = timeout, daemonWait
 			h, err := a.home()
 			if err != nil {
 				return err
@@ -47,6 +50,7 @@ says so.`,
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "give up after this long (exit 4)")
 	cmd.Flags().StringVar(&forFlag, "for", "ready", "ready, or condition=TYPE[=STATUS]")
+	cmd.Flags().DurationVar(&daemonWait, "daemon-wait", defaultDaemonWait, "how long a daemon that is starting may take to answer before exit 5")
 	return cmd
 }
 
@@ -56,6 +60,9 @@ type waitSpec struct {
 	condT   string // condition type, "" for the ready verdict
 	condS   string // condition status awaited
 	timeout time.Duration
+	// daemonWait is how long a daemon that is starting may take to be up
+	// (awaitDaemon) before the wait exits 5.
+	daemonWait time.Duration
 }
 
 func (s waitSpec) what() string {
@@ -105,9 +112,9 @@ func (a *app) wait(ctx context.Context, h home.Home, spec waitSpec) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if running, _, err := pidlock.Held(h.Lock()); err != nil {
+	if up, err := awaitDaemon(ctx, h, spec.daemonWait); err != nil {
 		return err
-	} else if !running {
+	} else if !up {
 		return notRunning(h)
 	}
 	want := spec.digest
@@ -145,6 +152,9 @@ func (a *app) wait(ctx context.Context, h home.Home, spec waitSpec) error {
 			}
 		}
 		result = err
+		if done && err == nil && s.Ready != nil {
+			a.readyGeneration = s.Ready.Generation
+		}
 		return done, nil
 	})
 	switch {
@@ -197,8 +207,7 @@ func decideWait(s statusdir.Snapshot, want string, spec waitSpec) (bool, error) 
 	}
 	if s.Failed != nil && s.Failed.Digest == want {
 		// I3: a failure is final for this digest, whatever is awaited.
-		return true, withCode(ExitFailed, fmt.Errorf("failed (%s, generation %d): %s", s.Failed.Reason, s.Failed.Generation, s.Failed.Message),
-			"fix the cause and save the file again; `rdd status` shows the details")
+		return true, failedError(*s.Failed)
 	}
 	if spec.condT == "" {
 		return s.Ready != nil && s.Ready.Digest == want, nil
@@ -209,6 +218,27 @@ func decideWait(s statusdir.Snapshot, want string, spec waitSpec) (bool, error) 
 	}
 	c, ok := statusdir.FindCondition(app.Conditions, spec.condT)
 	return ok && c.Status == spec.condS && c.ObservedGeneration >= app.Desired.Generation, nil
+}
+
+// failedError is a failed marker as the CLI prints it. A driver puts its
+// advice on "hint: " lines of the message: they are printed as rdd: hint:
+// lines, and they replace the generic advice to fix the file, because the
+// cause they name is not in the file (limactl missing, run as root).
+func failedError(m statusdir.Marker) error {
+	var lines, hints []string
+	for _, line := range strings.Split(m.Message, "\n") {
+		if h, ok := strings.CutPrefix(line, "hint: "); ok {
+			hints = append(hints, h)
+		} else {
+			lines = append(lines, line)
+		}
+	}
+	if len(hints) == 0 {
+		hints = []string{"fix the cause and save the file again; `rdd status` shows the details"}
+	} else {
+		hints = append(hints, "the daemon retries on its own; `rdd status` shows the details")
+	}
+	return withCode(ExitFailed, fmt.Errorf("failed (%s, generation %d): %s", m.Reason, m.Generation, strings.Join(lines, "\n")), hints...)
 }
 
 // timeoutError names what was awaited, for which generation, how long,
@@ -222,7 +252,7 @@ func timeoutError(spec waitSpec, want string, last statusdir.Snapshot, waited ti
 		}
 		typ := spec.condT
 		if typ == "" {
-			typ = reconciler.CondSettled
+			typ = statusdir.CondSettled
 		}
 		if c, ok := statusdir.FindCondition(app.Conditions, typ); ok {
 			seen = fmt.Sprintf("%s=%s, reason %s: %s", c.Type, c.Status, c.Reason, firstLine(c.Message))

@@ -29,6 +29,19 @@
 // lines and comments on those lines included); comment lines above or
 // below it stay, since they may speak of more than that key.
 //
+// A list or a mapping (rdd set vm.mounts='[{location: ~/src}]') is written
+// in flow style on its key's line, whatever it replaces: a scalar or null,
+// a flow collection (replaced in place), or a block collection, whose lines
+// go (comment lines among them too) while a comment on the key's line
+// stays. The text is the value as given, normalised: one line, `, ` between
+// entries, the given order, strings plain when they read back as the same
+// string and double-quoted otherwise, other scalars in YAML's canonical
+// form. Flow keeps the diff to the lines of the old value and one new
+// line, and reads as the command line that made it; rewriting it as block
+// lines would guess at an indentation and a style the file may not use.
+// Setting a list or mapping equal to the one already there changes
+// nothing, even when the file writes it in block style.
+//
 // Every edit is checked: the spliced text is parsed again and its decoded
 // value must equal the old decoded value with exactly this change applied.
 // A file whose layout the scanner misreads (unusual YAML) therefore gets an

@@ -126,8 +126,11 @@ func lookup(m *yaml.Node, name string) (k, v *yaml.Node) {
 	return nil, nil
 }
 
-// Set sets the value at path to value (a bool, an int, an int64 or a
-// string), adding the key and any missing mappings on the way.
+// Set sets the value at path to value, adding the key and any missing
+// mappings on the way. value is a bool, an int, an int64 or a string, or a
+// *yaml.Node holding a list or a mapping (any style), which is written in
+// flow style on one line, replacing whatever path held. Setting a list or
+// mapping equal to the one path holds leaves the text as it is.
 func (d *Doc) Set(path []string, value any) error {
 	if len(path) == 0 {
 		return errors.New("set: empty key path")
@@ -138,6 +141,16 @@ func (d *Doc) Set(path []string, value any) error {
 	f, err := d.find(path)
 	if err != nil {
 		return err
+	}
+	if n, ok := value.(*yaml.Node); ok {
+		text, decoded, err := flowValue(n)
+		if err != nil {
+			return fmt.Errorf("set %s: %w", schema.FormatPath(path), err)
+		}
+		if f.depth == len(path) && reflect.DeepEqual(getIn(d.tree, path), decoded) {
+			return nil
+		}
+		value = text
 	}
 	var sp []splice
 	if f.depth == len(path) {
@@ -182,16 +195,27 @@ func (d *Doc) IsEmpty(path []string) bool {
 	return isNull(f.node) || f.node.Kind == yaml.MappingNode && len(f.node.Content) == 0
 }
 
-// replace builds the splice that replaces the scalar at path.
+// replace builds the splice that replaces the value at path: a scalar,
+// or, with a flow collection, a collection of either style.
 func (d *Doc) replace(path []string, f found, value any) ([]splice, error) {
 	n := f.node
+	_, isFlow := value.(flowText)
 	switch {
 	case n.Kind == yaml.AliasNode:
 		return nil, d.errAt(n, path, "is an alias (*%s); edit the file by hand", n.Value)
 	case n.Anchor != "":
 		return nil, d.errAt(n, path, "is anchored (&%s) and may be used elsewhere; edit the file by hand", n.Anchor)
-	case n.Kind != yaml.ScalarNode:
+	case n.Kind != yaml.ScalarNode && !isFlow:
 		return nil, d.errAt(n, path, "holds %s, not a single value", describe(n))
+	case n.Kind != yaml.ScalarNode && n.Style&yaml.FlowStyle != 0:
+		start := d.at(n)
+		end, err := d.flowEnd(d.skipProps(start))
+		if err != nil {
+			return nil, err
+		}
+		return []splice{{start, end, string(value.(flowText))}}, nil
+	case n.Kind != yaml.ScalarNode:
+		return d.replaceBlock(path, f, value.(flowText))
 	}
 	text := render(value, f.flow, n.Style)
 	if isEmptyNull(n) {
@@ -203,6 +227,29 @@ func (d *Doc) replace(path []string, f found, value any) ([]splice, error) {
 		return nil, err
 	}
 	return []splice{{start, end, text}}, nil
+}
+
+// replaceBlock replaces the block collection at path, which starts on the
+// line after its key's, with text: text goes after the key's colon (a
+// comment on that line stays) and the collection's lines go, comment lines
+// among them included.
+func (d *Doc) replaceBlock(path []string, f found, text flowText) ([]splice, error) {
+	c, err := d.colonAfter(f.key, false)
+	if err != nil {
+		return nil, err
+	}
+	eol := d.lineEnd(c)
+	if rest := strings.TrimSpace(string(d.src[c:eol])); rest != "" && rest[0] != '#' {
+		return nil, d.errAt(f.key, path, "has %q after its colon; edit the file by hand", rest)
+	}
+	end, err := d.end(f.node, f.key, false, f.key.Column-1)
+	if err != nil {
+		return nil, err
+	}
+	if end < eol {
+		return nil, d.layoutErr(f.node, "a block collection on its key's line")
+	}
+	return []splice{{c, c, " " + string(text)}, {eol, d.lineEnd(end), ""}}, nil
 }
 
 // insert builds the splice that adds path[f.depth:] below f.node.

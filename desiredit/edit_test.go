@@ -15,8 +15,9 @@ import (
 )
 
 // edit applies "path=value" changes the way rdd set does: true/false are
-// booleans, digits numbers, an empty value deletes, anything else (or a
-// value in single quotes) is a string.
+// booleans, digits numbers, an empty value deletes, a value starting with
+// [ or { a YAML flow collection, anything else (or a value in single
+// quotes) is a string.
 func edit(t testing.TB, in string, changes ...string) (string, error) {
 	t.Helper()
 	d, err := Parse([]byte(in))
@@ -40,6 +41,12 @@ func edit(t testing.TB, in string, changes ...string) (string, error) {
 			val = v == "true"
 		case strings.HasPrefix(v, "'"):
 			val = strings.Trim(v, "'")
+		case strings.HasPrefix(v, "[") || strings.HasPrefix(v, "{"):
+			n, err := flowNode(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			val = n
 		default:
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 				val = n
@@ -270,6 +277,112 @@ func TestEdit(t *testing.T) {
 	}
 }
 
+// flowNode parses a flow collection the way a test gives one.
+func flowNode(v string) (*yaml.Node, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(v), &doc); err != nil {
+		return nil, fmt.Errorf("flow value %q: %w", v, err)
+	}
+	if len(doc.Content) != 1 {
+		return nil, fmt.Errorf("flow value %q: no value", v)
+	}
+	return doc.Content[0], nil
+}
+
+// Lists and mappings are written in flow style, on the line of their key,
+// whatever they replace; everything else stays.
+func TestEditFlow(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		in      string
+		changes []string
+		want    string
+	}{
+		{
+			name:    "a block list: its lines go, the comment on the key's line stays",
+			in:      "vm:\n  mounts:   # dirs\n    # home\n    - location: \"~\"\n      writable: false   # ro\n  cpus: 2   # two\n",
+			changes: []string{"vm.mounts=[{location: ~/src, writable: true}]"},
+			want:    "vm:\n  mounts: [{location: ~/src, writable: true}]   # dirs\n  cpus: 2   # two\n",
+		},
+		{
+			name:    "a block list at its key's indentation, at the end of a file without a final newline",
+			in:      "mounts:\n- a\n- b\nx: 1\nvm:\n  mounts:\n    - location: /a",
+			changes: []string{"mounts=[c]", "vm.mounts=[{location: /b}]"},
+			want:    "mounts: [c]\nx: 1\nvm:\n  mounts: [{location: /b}]\n",
+		},
+		{
+			name:    "a block mapping, with comment lines inside; a comment line after it stays",
+			in:      "containers:\n  # the site\n  web:\n    state: running\n  db: {state: stopped}   # db\n# after\nimages: {}\n",
+			changes: []string{"containers={web: {state: paused}}"},
+			want:    "containers: {web: {state: paused}}\n# after\nimages: {}\n",
+		},
+		{
+			name:    "a flow list and a flow mapping, in a flow mapping and in a block one",
+			in:      "vm: {mounts: [{location: /a}], cpus: 2}   # vm\ncontainers:\n  web: {state: running}   # site\n",
+			changes: []string{"vm.mounts=[]", "containers.web={state: stopped}"},
+			want:    "vm: {mounts: [], cpus: 2}   # vm\ncontainers:\n  web: {state: stopped}   # site\n",
+		},
+		{
+			name:    "a multi-line flow list",
+			in:      "vm:\n  mounts: [\n    {location: /a},  # a\n    {location: /b}\n  ]\n  cpus: 2\n",
+			changes: []string{"vm.mounts=[{location: /c}]"},
+			want:    "vm:\n  mounts: [{location: /c}]\n  cpus: 2\n",
+		},
+		{
+			name:    "a null, an explicit null with a comment, a scalar",
+			in:      "vm:\n  mounts:\n  cpus: 2\nimages: ~   # none yet\nvolumes: none\n",
+			changes: []string{"vm.mounts=[]", `images={"busybox:1.36": {state: absent}}`, "volumes={}"},
+			want:    "vm:\n  mounts: []\n  cpus: 2\nimages: {\"busybox:1.36\": {state: absent}}   # none yet\nvolumes: {}\n",
+		},
+		{
+			name:    "a new key, with the mappings on its way",
+			in:      "running: true\n",
+			changes: []string{`volumes.data.labels={a: b, "x.y/z": "1", t: "true", l: "a, b"}`},
+			want:    "running: true\nvolumes:\n  data:\n    labels: {a: b, \"x.y/z\": \"1\", t: \"true\", l: \"a, b\"}\n",
+		},
+		{
+			name:    "a new key in a flow mapping, and in an empty one",
+			in:      "vm: {cpus: 2}\ncontainers: {}\n",
+			changes: []string{"vm.mounts=[{location: /a, writable: true}]", "containers.web={state: running}"},
+			want:    "vm: {cpus: 2, mounts: [{location: /a, writable: true}]}\ncontainers: {web: {state: running}}\n",
+		},
+		{
+			name:    "the value is normalised: one line, plain where it reads the same",
+			in:      "vm:\n  cpus: 2\n",
+			changes: []string{"vm.mounts=[ {location: '/a'},\n {\"location\": \"~\" , writable: !!bool true} ]"},
+			want:    "vm:\n  cpus: 2\n  mounts: [{location: /a}, {location: \"~\", writable: true}]\n",
+		},
+		{
+			name:    "CRLF line endings stay",
+			in:      "vm:\r\n  mounts:\r\n    - location: /a\r\n  cpus: 2\r\n",
+			changes: []string{"vm.mounts=[{location: /b}]", "containers={web: {state: running}}"},
+			want:    "vm:\r\n  mounts: [{location: /b}]\r\n  cpus: 2\r\ncontainers: {web: {state: running}}\r\n",
+		},
+		{
+			name:    "a byte order mark stays",
+			in:      "\uFEFFvm:\n  mounts:\n    - location: /a\n",
+			changes: []string{"vm.mounts=[{location: /b}]"},
+			want:    "\uFEFFvm:\n  mounts: [{location: /b}]\n",
+		},
+		{
+			name:    "the same value in another style: nothing changes",
+			in:      "vm:\n  mounts:   # dirs\n    - location: /a\n      writable: true\n",
+			changes: []string{"vm.mounts=[{writable: true, location: /a}]"},
+			want:    "vm:\n  mounts:   # dirs\n    - location: /a\n      writable: true\n",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := edit(t, tc.in, tc.changes...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestEditErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, in, change, want string
@@ -282,6 +395,10 @@ func TestEditErrors(t *testing.T) {
 		{"scalar document", "hello\n", "running=true", `the document (line 1): is "hello", not a mapping`, false},
 		{"list", "vm:\n  mounts:\n    - a\n", "vm.mounts.x=1", `vm.mounts (line 3): is a list, not a mapping`, false},
 		{"duplicate keys", "a: 1\na: 2\n", "a=3", `parse YAML`, false},
+		{"a tag on a block list", "vm:\n  mounts: !!seq\n    - a\n", "vm.mounts=[b]", `vm.mounts (line 2): has "!!seq" after its colon; edit the file by hand`, false},
+		{"an anchored list", "vm:\n  mounts: &m\n    - a\n", "vm.mounts=[b]", `vm.mounts (line 2): is anchored (&m)`, false},
+		{"an alias in the value", "vm: {}\n", "vm.mounts=[&a x, *a]", `set vm.mounts: cannot write an alias in a value`, false},
+		{"a duplicate key in the value", "vm: {}\n", "vm.image={a: 1, a: 2}", `set vm.image: decode value`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := edit(t, tc.in, tc.change)
@@ -363,9 +480,13 @@ kubernetes:
 // changes exactly what it says (commit checks that; this drives it).
 func FuzzEdit(f *testing.F) {
 	for _, s := range []string{"", "running: true\n", "vm: {cpus: 2}\n", "vm:\n  cpus: 2 # c\n", "a: 'x'\nb: \"y\"\n",
-		"a: |\n  x\nb: 1\n", "a: {b: [1, {c: d}], e: f}\n", "a:\n  - b\n  - c: d\n", "a: &x 1\nb: *x\n", "# c\n\n"} {
+		"a: |\n  x\nb: 1\n", "a: {b: [1, {c: d}], e: f}\n", "a:\n  - b\n  - c: d\n", "a: &x 1\nb: *x\n", "# c\n\n",
+		"vm:\n  mounts:   # m\n    - location: /a\n  cpus: 2\r\n", "a:\n- b\n- c"} {
 		f.Add(s, "vm.cpus", "4")
 		f.Add(s, "a.b", "")
+		f.Add(s, "vm.mounts", "[{location: ~/src, writable: true}]")
+		f.Add(s, "a", "{b: [1, \"x: y\"], c: {}}")
+		f.Add(s, "a.b", "[]")
 	}
 	f.Fuzz(func(t *testing.T, in, key, value string) {
 		d, err := Parse([]byte(in))
@@ -378,6 +499,12 @@ func FuzzEdit(f *testing.F) {
 		}
 		if value == "" {
 			_, _ = d.Delete(path)
+			return
+		}
+		if strings.HasPrefix(value, "[") || strings.HasPrefix(value, "{") {
+			if n, err := flowNode(value); err == nil {
+				_ = d.Set(path, n)
+			}
 			return
 		}
 		_ = d.Set(path, value)
@@ -428,6 +555,57 @@ func TestEditExamples(t *testing.T) {
 				}
 				if fmt.Sprint(tree) != v {
 					t.Errorf("%s reads back as %v", k, tree)
+				}
+			})
+		}
+	}
+}
+
+// Every example file and the init template take a list or a mapping set
+// in flow syntax: the result validates, holds the value set, and adds no
+// more lines than the keys of its path.
+func TestEditExamplesFlow(t *testing.T) {
+	files, err := filepath.Glob("../examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	files = append(files, "../examples/dotfiles/desired.yaml", "../cli/templates/desired.yaml")
+	changes := []string{"vm.mounts=[{location: ~/src, writable: true}]", "vm.mounts=[]",
+		"containers={web: {state: running}, db: {state: stopped}}", `images={"busybox:1.36": {state: absent}}`,
+		`volumes.scratch.labels={a: b, "x.y/z": "1"}`, "containerEngine={name: moby}"}
+	for _, file := range files {
+		in, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range changes {
+			t.Run(filepath.Base(filepath.Dir(file))+"/"+filepath.Base(file)+"/"+c, func(t *testing.T) {
+				out, err := edit(t, string(in), c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := schema.Default().Parse(file, []byte(out)); err != nil {
+					t.Fatalf("result does not validate: %v\n%s", err, out)
+				}
+				k, v, _ := strings.Cut(c, "=")
+				path, _ := schema.ParsePath(k)
+				var tree, want any
+				if err := yaml.Unmarshal([]byte(out), &tree); err != nil {
+					t.Fatal(err)
+				}
+				if err := yaml.Unmarshal([]byte(v), &want); err != nil {
+					t.Fatal(err)
+				}
+				for _, seg := range path {
+					tree = tree.(map[string]any)[seg]
+				}
+				if fmt.Sprint(tree) != fmt.Sprint(want) {
+					t.Errorf("%s reads back as %v", k, tree)
+				}
+				// The value takes one line, and each mapping added on
+				// its way one more.
+				if added := strings.Count(string(Diff("a", "b", in, []byte(out))), "\n+") - 1; added > len(path) {
+					t.Errorf("%d lines added for a path of %d keys:\n%s", added, len(path), Diff("a", "b", in, []byte(out)))
 				}
 			})
 		}

@@ -2,6 +2,7 @@ package desiredit
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +17,8 @@ import (
 // double-quoted when not ("true", "~", "1.30", "a: b").
 func render(value any, flow bool, old yaml.Style) string {
 	switch v := value.(type) {
+	case flowText:
+		return string(v)
 	case bool:
 		return strconv.FormatBool(v)
 	case int:
@@ -37,6 +40,91 @@ func render(value any, flow bool, old yaml.Style) string {
 		return strconv.Quote(v)
 	}
 	panic(fmt.Sprintf("desiredit: unsupported value type %T", value))
+}
+
+// flowText is a list or mapping rendered by flowValue: one line of YAML
+// flow syntax, the same in a block or a flow context.
+type flowText string
+
+// flowValue renders the list or mapping n as flow text and returns it with
+// its decoded value. Strings are written plain when they read back as the
+// same string, double-quoted otherwise; keys as renderKey writes them;
+// other scalars in YAML's canonical form. The text must decode to what n
+// decodes to, or the value is refused.
+func flowValue(n *yaml.Node) (flowText, any, error) {
+	if n.Kind != yaml.SequenceNode && n.Kind != yaml.MappingNode {
+		return "", nil, fmt.Errorf("a value node must be a list or a mapping, not %s", describe(n))
+	}
+	var b strings.Builder
+	if err := writeFlow(&b, n, 0); err != nil {
+		return "", nil, err
+	}
+	var want any
+	if err := n.Decode(&want); err != nil {
+		return "", nil, fmt.Errorf("decode value: %w", err)
+	}
+	got, err := decodeScalar(b.String())
+	if err != nil {
+		return "", nil, err
+	}
+	if !reflect.DeepEqual(got, want) {
+		return "", nil, fmt.Errorf("%w: the value written as %s would not read back the same", ErrLayout, b.String())
+	}
+	return flowText(b.String()), got, nil
+}
+
+// maxFlowDepth bounds the nesting of a value to write.
+const maxFlowDepth = 100
+
+func writeFlow(b *strings.Builder, n *yaml.Node, depth int) error {
+	if depth > maxFlowDepth {
+		return fmt.Errorf("value nested deeper than %d levels", maxFlowDepth)
+	}
+	switch n.Kind {
+	case yaml.MappingNode, yaml.SequenceNode:
+		open, close := "[", "]"
+		if n.Kind == yaml.MappingNode {
+			open, close = "{", "}"
+		}
+		b.WriteString(open)
+		step := 1
+		if n.Kind == yaml.MappingNode {
+			step = 2
+		}
+		for i := 0; i+step-1 < len(n.Content); i += step {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if n.Kind == yaml.MappingNode {
+				k := n.Content[i]
+				if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
+					return fmt.Errorf("a key must be a string, not %s", describe(k))
+				}
+				b.WriteString(renderKey(k.Value, true) + ": ")
+			}
+			if err := writeFlow(b, n.Content[i+step-1], depth+1); err != nil {
+				return err
+			}
+		}
+		b.WriteString(close)
+		return nil
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!str" {
+			b.WriteString(render(n.Value, true, 0))
+			return nil
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			return fmt.Errorf("decode %s: %w", n.Value, err)
+		}
+		var c yaml.Node
+		if err := c.Encode(v); err != nil || c.Kind != yaml.ScalarNode {
+			return fmt.Errorf("cannot write the %s value %s", n.ShortTag(), n.Value)
+		}
+		b.WriteString(c.Value)
+		return nil
+	}
+	return fmt.Errorf("cannot write %s in a value", describe(n))
 }
 
 // identKey is a key that reads well unquoted.

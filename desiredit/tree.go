@@ -25,6 +25,21 @@ func setIn(tree any, path []string, v any) any {
 	return map[string]any{path[0]: setIn(nil, path[1:], v)}
 }
 
+// getIn returns the value at path in tree, nil when there is none.
+func getIn(tree any, path []string) any {
+	for _, seg := range path {
+		switch m := tree.(type) {
+		case map[string]any:
+			tree = m[seg]
+		case map[any]any:
+			tree = m[keyOf(m, seg)]
+		default:
+			return nil
+		}
+	}
+	return tree
+}
+
 // deleteIn returns tree without the key at path. A block mapping left with
 // no entries reads back as null, a flow one as {}: nilIfEmpty says which.
 func deleteIn(tree any, path []string, nilIfEmpty bool) any {

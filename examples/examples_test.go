@@ -114,6 +114,17 @@ func TestJSONSchemaRejectsInvalid(t *testing.T) {
 		"volumes: {v: {state: gone}}\n",
 		"extra: 1\n",
 		"vm: {image: {kernel: /k}}\n",
+		"vm: {mountType: nfs}\n",
+		"vm: {recreate: always}\n",
+		"vm: {portForwards: [{guestPort: 0}]}\n",
+		"vm: {portForwards: [{hostPort: 80}]}\n",
+		"vm: {provision: [{mode: root, script: x}]}\n",
+		"vm: {mounts: [{location: 'C:\\Users\\x'}]}\n",
+		"vm: {proxy: {http: 'proxy:3128'}}\n",
+		"vm: {env: {1X: y}}\n",
+		"containerEngine: {registryMirrors: [ftp://m.corp]}\n",
+		"containerEngine: {dockerContext: -x}\n",
+		"kubernetes: {port: 70000}\n",
 	} {
 		t.Run(in, func(t *testing.T) {
 			if _, err := schema.Default().Parse("in.yaml", []byte(in)); err == nil {

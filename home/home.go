@@ -20,6 +20,8 @@ const (
 	RunDir      = "run"
 	LockFile    = "daemon.lock"
 	AppliedFile = "applied.yaml"
+	ConfirmFile = "confirm.yaml"
+	HistoryDir  = "history"
 	LogsDir     = "logs"
 	LogFile     = "daemon.log"
 )
@@ -95,6 +97,14 @@ func (h Home) Lock() string { return filepath.Join(h.Dir, RunDir, LockFile) }
 
 // Applied is the daemon's copy of the last valid desired file.
 func (h Home) Applied() string { return filepath.Join(h.Dir, RunDir, AppliedFile) }
+
+// Confirm records the user's consent to a data-destroying change, for one
+// desired digest (`rdd confirm recreate`).
+func (h Home) Confirm() string { return filepath.Join(h.Dir, RunDir, ConfirmFile) }
+
+// History holds the desired contents the daemon applied, one directory
+// per generation (package history).
+func (h Home) History() string { return filepath.Join(h.Dir, RunDir, HistoryDir) }
 
 // Logs is the daemon's log directory.
 func (h Home) Logs() string { return filepath.Join(h.Dir, LogsDir) }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // ErrHeld is wrapped by Acquire's error when another process holds the lock.
@@ -39,7 +40,7 @@ func Acquire(path string) (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open lock %q: %w", path, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockExclusive(f); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, heldError{fmt.Sprintf("another rdd daemon (pid %s) holds %s", holderPID(path), path)}
@@ -60,6 +61,32 @@ func Acquire(path string) (*Lock, error) {
 // Release drops the lock. The file stays; its content is only a hint.
 func (l *Lock) Release() error {
 	return l.f.Close()
+}
+
+// probeGrace bounds how long Acquire lets probes (Held) finish.
+const probeGrace = time.Second
+
+// lockExclusive takes the exclusive lock without waiting for a daemon. Held
+// probes with a shared lock for an instant, which makes an exclusive
+// attempt fail at that instant too: a daemon starting while `rdd wait`
+// probes (rdd daemon & rdd wait) would then refuse to start. A shared lock
+// that can be taken means only probes hold it (a daemon holds it
+// exclusively), so the attempt is repeated until they are done.
+func lockExclusive(f *os.File) error {
+	fd := int(f.Fd())
+	deadline := time.Now().Add(probeGrace)
+	for {
+		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
+			return err
+		}
+		if serr := syscall.Flock(fd, syscall.LOCK_SH|syscall.LOCK_NB); serr != nil {
+			return err // held exclusively: a daemon
+		}
+		// Only probes hold it; drop the shared lock and let them finish.
+		_ = syscall.Flock(fd, syscall.LOCK_UN)
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // Held reports whether some process holds the lock at path, and its PID

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -37,4 +38,39 @@ func TestAcquireHeldRelease(t *testing.T) {
 		t.Fatalf("Acquire after release: %v", err)
 	}
 	l2.Release()
+}
+
+// A CLI probing the lock (rdd wait right after rdd daemon &) must not make
+// the starting daemon believe another daemon holds it.
+func TestAcquireWhileProbed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "run", "daemon.lock")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var probers sync.WaitGroup
+	for range 2 {
+		probers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+					_, _, _ = Held(path)
+				}
+			}
+		})
+	}
+	defer probers.Wait()
+	defer close(stop)
+	for range 300 {
+		l, err := Acquire(path)
+		if err != nil {
+			t.Fatalf("Acquire while probed: %v", err)
+		}
+		l.Release()
+	}
 }

@@ -8,47 +8,6 @@ import (
 	"github.com/rddproject/rdd/statusdir"
 )
 
-// Condition types in app.yaml.
-const (
-	CondValid      = "Valid"
-	CondRunning    = "Running"
-	CondEngine     = "ContainerEngineReady"
-	CondSettled    = "Settled"
-	CondKubernetes = "KubernetesReady"
-)
-
-// Reasons of the Running condition (the VM).
-const (
-	VMStarting    = "Starting"
-	VMRunning     = "Running"
-	VMStartFailed = "StartFailed"
-	VMStopping    = "Stopping"
-	VMStopped     = "Stopped"
-	VMStopFailed  = "StopFailed"
-	VMRestarting  = "Restarting"
-)
-
-// Reasons of the ContainerEngineReady condition.
-const (
-	EngineConnected     = "Connected"
-	EngineConnecting    = "Connecting"
-	EngineConnectFailed = "ConnectFailed"
-	EngineStopped       = "Stopped"
-	EngineNotApplicable = "NotApplicable"
-)
-
-// Reasons of the Valid and Settled conditions and of markers.
-const (
-	ReasonValid         = "Valid"
-	ReasonInvalid       = "Invalid"
-	ReasonMissing       = "DesiredMissing"
-	ReasonSettled       = "Settled"
-	ReasonProgressing   = "Progressing"
-	ReasonNotSupported  = "NotSupported"
-	ReasonDaemonStopped = "DaemonStopped"
-	ReasonNoValidState  = "NoValidState"
-)
-
 // VM drives the virtual machine the engine runs in.
 //
 // Reconcile MUST be idempotent: called again with the same desired state it
@@ -66,7 +25,7 @@ type VM interface {
 // VMResult is what a VM driver observed after acting.
 type VMResult struct {
 	Status  statusdir.VMStatus
-	Reason  string // one of the VM* reasons
+	Reason  string // one of the statusdir.VM* reasons
 	Message string // why, quoting the driver's own errors
 	// Socket is the engine socket on the host, set while the VM runs (also
 	// when the reason is a failure that left the running VM untouched, such
@@ -92,17 +51,14 @@ type Engine interface {
 // EngineResult is what the engine observed after acting.
 type EngineResult struct {
 	Status  statusdir.EngineStatus
-	Reason  string // one of the Engine* reasons
+	Reason  string // one of the statusdir.Engine* reasons
 	Message string
-	// Mirrors holds, per status subdirectory (containers, images, ...),
-	// the exact object files it must contain. A subdirectory missing from
-	// the map is left as it is (a transient disconnect keeps mirrors); a
-	// nil value inside a subdirectory's map keeps that one file.
-	Mirrors map[string]map[string][]byte
-	// Deltas says, per subdirectory of Mirrors, which of its objects
-	// changed since the engine's previous result (statusdir.SyncDirDelta);
-	// a subdirectory without one is compared whole.
-	Deltas map[string]statusdir.Delta
+	// Mirrors says, per object directory of status/ (containers, images,
+	// ...), what it must hold: its files (each with its bytes, or
+	// statusdir.KeepFile), statusdir.ClearDir, or statusdir.LeaveDir (a
+	// transient disconnect keeps the mirrors). The engine names every
+	// directory in statusdir.ObjectDirs order.
+	Mirrors []statusdir.Mirror
 	// Declared is the state of the objects desired.yaml declares.
 	Declared Outcome
 	Requeue  time.Duration

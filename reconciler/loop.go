@@ -11,9 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rddproject/rdd/atomicfile"
+	"github.com/rddproject/rdd/backoff"
+	"github.com/rddproject/rdd/history"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
-	"github.com/rddproject/rdd/watch"
 )
 
 // Config wires a Loop. Desired, Status, Schema, VMs and Engine are required.
@@ -33,6 +35,12 @@ type Config struct {
 	Logger  *slog.Logger         // default slog.Default()
 	Daemon  statusdir.DaemonInfo // pid and version written to app.yaml
 	Now     func() time.Time     // default time.Now
+	// Context keeps a docker CLI context at the engine socket. Optional.
+	Context ContextKeeper
+	// Events receives what happened in each pass (events.go); History
+	// keeps each valid content applied. Both optional.
+	Events  *statusdir.EventLog
+	History *history.Store
 }
 
 // emptyGrace is how long an empty desired file must stay empty before it is
@@ -63,6 +71,7 @@ type Loop struct {
 	emptySince time.Time // first read of an empty desired file in a row
 	failures   int       // passes in a row that did not settle, for backoff
 	lastMarker statusdir.Marker
+	ev         eventState // what events.jsonl was last told
 }
 
 // New returns a loop; call Run to start it.
@@ -183,7 +192,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	vmDriver, ok := l.cfg.VMs[d.VM.Driver]
 	var vm VMResult
 	if !ok {
-		vm = VMResult{Reason: VMStartFailed, Message: fmt.Sprintf("vm.driver %q has no driver in this build", d.VM.Driver)}
+		vm = VMResult{Reason: statusdir.VMStartFailed, Message: fmt.Sprintf("vm.driver %q has no driver in this build", d.VM.Driver)}
 	} else {
 		vm = vmDriver.Reconcile(ctx, d)
 	}
@@ -197,15 +206,16 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 		socket = vm.Socket
 	}
 	eng := l.cfg.Engine.Reconcile(ctx, d, socket)
+	l.keepContext(d, socket, &eng)
 	tEngine := time.Since(t0)
 	if socket == "" && eng.Reason == "" {
-		eng.Reason = EngineStopped
+		eng.Reason = statusdir.EngineStopped
 	}
-	if eng.Reason == EngineConnecting && eng.Status.Socket == l.connSocket {
+	if eng.Reason == statusdir.EngineConnecting && eng.Status.Socket == l.connSocket {
 		if l.connSince.IsZero() {
 			l.connSince = now
 		}
-	} else if eng.Reason == EngineConnecting {
+	} else if eng.Reason == statusdir.EngineConnecting {
 		// A new socket starts a new streak: its grace period is its own.
 		l.connSince, l.connSocket = now, eng.Status.Socket
 	} else {
@@ -222,7 +232,7 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 	if err != nil {
 		l.log.Error("write status", "err", err)
 		l.failures++
-		return backoff(l.failures)
+		return backoff.Delay(l.failures, minBackoff, maxBackoff)
 	}
 
 	next := l.cfg.Resync
@@ -230,14 +240,14 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 		l.failures = 0
 	} else {
 		l.failures++
-		next = backoff(l.failures)
+		next = backoff.Delay(l.failures, minBackoff, maxBackoff)
 	}
 	for _, r := range []time.Duration{vm.Requeue, eng.Requeue} {
 		if r > 0 && r < next {
 			next = r
 		}
 	}
-	if eng.Reason == EngineConnecting && l.cfg.Grace > connecting {
+	if eng.Reason == statusdir.EngineConnecting && l.cfg.Grace > connecting {
 		// Wake exactly when the grace period ends, so the failure is
 		// reported on time even if nothing else happens.
 		next = min(next, l.cfg.Grace-connecting)
@@ -249,22 +259,14 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 // desired state was ever applied.
 func (l *Loop) report(now time.Time, invalid *Outcome) time.Duration {
 	const msg = "not observed: no valid desired state has been applied yet"
-	vm := VMResult{Reason: ReasonNoValidState, Message: msg}
-	eng := EngineResult{Reason: ReasonNoValidState, Message: msg}
+	vm := VMResult{Reason: statusdir.ReasonNoValidState, Message: msg}
+	eng := EngineResult{Reason: statusdir.ReasonNoValidState, Message: msg}
 	v := Decide(Observation{Invalid: invalid, VM: vm, Engine: eng})
 	if err := l.write(now, invalid, vm, eng, v); err != nil {
 		l.log.Error("write status", "err", err)
 	}
 	l.failures++
-	return backoff(l.failures)
-}
-
-func backoff(failures int) time.Duration {
-	d := minBackoff
-	for i := 1; i < failures && d < maxBackoff; i++ {
-		d *= 2
-	}
-	return min(d, maxBackoff)
+	return backoff.Delay(l.failures, minBackoff, maxBackoff)
 }
 
 // readDesired reads and validates the desired file, bumping the generation
@@ -273,26 +275,24 @@ func backoff(failures int) time.Duration {
 // writer was busy with the file and nothing should be concluded yet.
 func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 	path := l.cfg.Desired
-	data, err := schema.ReadFile(path)
-	if err == nil && (l.desired == nil || schema.Digest(data) != l.applied.Digest) {
-		// ReadFile has checked the file's type and size; ReadStable makes
-		// sure a save in progress is not read half-written. Bytes equal to
-		// the state in force need no second look: most passes are woken by
-		// the engine, not by the file, and read it unchanged.
-		data, err = watch.ReadStable(path, 200*time.Millisecond)
-	}
+	// One read per pass, through the one function that checks the file's
+	// type, size and stability; the bytes it returns are what is digested
+	// and validated. A file that changed while being read is a save in
+	// progress: its writes wake the loop again.
+	f, err := schema.Read(path)
 	if err != nil {
 		switch {
-		case errors.Is(err, watch.ErrUnstable):
+		case errors.Is(err, schema.ErrChanged):
 			return nil, true
 		case errors.Is(statErr(path), fs.ErrNotExist):
 			l.observeDigest("")
-			return &Outcome{Reason: ReasonMissing, Message: fmt.Sprintf(
+			return &Outcome{Reason: statusdir.ReasonMissing, Message: fmt.Sprintf(
 				"%s does not exist; the last valid desired state stays in force (create it, or run `rdd init`)", path)}, false
 		}
 		l.observeDigest("") // no content to name: a directory, a FIFO...
-		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}, false
+		return &Outcome{Reason: statusdir.ReasonInvalid, Message: err.Error()}, false
 	}
+	data := f.Data
 	if len(data) == 0 {
 		// An empty read is "not yet": a truncate-then-write save (cp, a
 		// shell redirection) shows an empty file before its content, and
@@ -314,16 +314,20 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 		return nil, false // same valid content: nothing to parse again
 	}
 	d, err := l.cfg.Schema.Parse(path, data)
+	if err == nil {
+		err = schema.CheckFiles(path, data, d) // vm.caCerts must exist and parse
+	}
 	if err != nil {
 		if changed {
 			l.log.Warn("desired file is invalid; the last valid state stays in force", "digest", digest, "err", err)
 		}
-		return &Outcome{Reason: ReasonInvalid, Message: err.Error()}, false
+		return &Outcome{Reason: statusdir.ReasonInvalid, Message: err.Error()}, false
 	}
 	l.desired = d
 	if l.applied.Digest != digest || l.applied.Generation == 0 {
 		l.applied = statusdir.AppliedRef{Digest: digest, Generation: l.generation}
 		l.saveApplied(data)
+		l.saveHistory(data)
 		l.log.Info("desired state applied", "digest", digest, "generation", l.generation)
 	}
 	return nil, false
@@ -336,13 +340,9 @@ func (l *Loop) saveApplied(data []byte) {
 	if l.cfg.Applied == "" {
 		return
 	}
-	tmp := l.cfg.Applied + ".tmp"
 	err := os.MkdirAll(filepath.Dir(l.cfg.Applied), 0o700)
 	if err == nil {
-		err = os.WriteFile(tmp, data, 0o600)
-	}
-	if err == nil {
-		err = os.Rename(tmp, l.cfg.Applied)
+		err = atomicfile.Write(l.cfg.Applied, data, 0o600)
 	}
 	if err != nil {
 		l.log.Warn("save the last valid desired state", "path", l.cfg.Applied, "err", err)
@@ -355,8 +355,10 @@ func (l *Loop) observeDigest(digest string) bool {
 	if digest == l.digest && l.generation > 0 {
 		return false
 	}
+	prev := l.digest
 	l.digest = digest
 	l.generation++
+	l.desiredEvent(prev)
 	return true
 }
 
@@ -366,36 +368,37 @@ func statErr(path string) error {
 }
 
 // write renders the pass into status/: object files first, then app.yaml,
-// then the marker. Every write is skipped when its bytes are unchanged.
+// then its events, then the marker. Every write is skipped when its bytes are unchanged.
 func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
+	defer l.flushHistory() // after the marker
 	gen := l.generation
-	for _, sub := range sortedKeys(eng.Mirrors) {
-		if _, err := l.cfg.Status.SyncDirDelta(sub, eng.Mirrors[sub], eng.Deltas[sub]); err != nil {
+	for _, m := range eng.Mirrors {
+		if _, err := l.cfg.Status.SyncMirror(m); err != nil {
 			return err
 		}
 	}
 
-	valid := statusdir.Condition{Type: CondValid, Status: statusdir.True, Reason: ReasonValid, ObservedGeneration: gen}
+	valid := statusdir.Condition{Type: statusdir.CondValid, Status: statusdir.True, Reason: statusdir.ReasonValid, ObservedGeneration: gen}
 	if invalid != nil {
 		valid.Status, valid.Reason, valid.Message = statusdir.False, invalid.Reason, invalid.Message
 	}
-	settled := statusdir.Condition{Type: CondSettled, Status: statusdir.False, Reason: v.Reason, Message: v.Message, ObservedGeneration: gen}
+	settled := statusdir.Condition{Type: statusdir.CondSettled, Status: statusdir.False, Reason: v.Reason, Message: v.Message, ObservedGeneration: gen}
 	if v.Marker == statusdir.ReadyMarker {
 		settled.Status = statusdir.True
 	}
 	for _, c := range []statusdir.Condition{
 		valid,
-		{Type: CondRunning, Status: runningCondition(vm), Reason: vm.Reason, Message: vm.Message, ObservedGeneration: gen},
-		{Type: CondEngine, Status: engineCondition(eng), Reason: eng.Reason, Message: eng.Message, ObservedGeneration: gen},
+		{Type: statusdir.CondRunning, Status: runningCondition(vm), Reason: vm.Reason, Message: vm.Message, ObservedGeneration: gen},
+		{Type: statusdir.CondEngine, Status: engineCondition(eng), Reason: eng.Reason, Message: eng.Message, ObservedGeneration: gen},
 		settled,
 	} {
 		l.conds = statusdir.SetCondition(l.conds, c, now)
 	}
 	if l.desired != nil && l.desired.Kubernetes.Enabled {
-		l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: CondKubernetes, Status: statusdir.False,
-			Reason: ReasonNotSupported, Message: "Kubernetes is not built yet", ObservedGeneration: gen}, now)
+		l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: statusdir.CondKubernetes, Status: statusdir.False,
+			Reason: statusdir.ReasonNotSupported, Message: "Kubernetes is not built yet", ObservedGeneration: gen}, now)
 	} else {
-		l.conds = removeCondition(l.conds, CondKubernetes)
+		l.conds = removeCondition(l.conds, statusdir.CondKubernetes)
 	}
 
 	app := statusdir.App{
@@ -409,6 +412,10 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 		Engine:             eng.Status,
 	}
 	if _, err := l.cfg.Status.WriteYAML(statusdir.AppFile, app); err != nil {
+		return err
+	}
+	// Events before the marker: a script that waited for it finds them.
+	if err := l.recordPass(now, vm, eng, v); err != nil {
 		return err
 	}
 	if v.Marker == "" {
@@ -433,8 +440,8 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 // a daemon that is gone.
 func (l *Loop) shutdown() error {
 	now := l.cfg.Now()
-	l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: CondSettled, Status: statusdir.Unknown,
-		Reason: ReasonDaemonStopped, Message: "the rdd daemon stopped; status is not current", ObservedGeneration: l.generation}, now)
+	l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: statusdir.CondSettled, Status: statusdir.Unknown,
+		Reason: statusdir.ReasonDaemonStopped, Message: "the rdd daemon stopped; status is not current", ObservedGeneration: l.generation}, now)
 	app, err := statusdir.ReadApp(l.cfg.Status.Root())
 	if err != nil {
 		app = &statusdir.App{Daemon: l.cfg.Daemon}

@@ -42,45 +42,45 @@ func Decide(o Observation) Verdict {
 		return Verdict{Summary: statusdir.SummaryFailed, Marker: statusdir.FailedMarker, Reason: reason, Message: fmt.Sprintf(format, args...)}
 	}
 	progressing := func(format string, args ...any) Verdict {
-		return Verdict{Summary: statusdir.SummaryInProgress, Reason: ReasonProgressing, Message: fmt.Sprintf(format, args...)}
+		return Verdict{Summary: statusdir.SummaryInProgress, Reason: statusdir.ReasonProgressing, Message: fmt.Sprintf(format, args...)}
 	}
 	if o.Invalid != nil {
 		return failed(o.Invalid.Reason, "%s", o.Invalid.Message)
 	}
 	d := o.Desired
 	if d.Kubernetes.Enabled {
-		return failed(ReasonNotSupported, "kubernetes.enabled: true is not supported yet; set it to false (everything else in the file is applied)")
+		return failed(statusdir.ReasonNotSupported, "kubernetes.enabled: true is not supported yet; set it to false (everything else in the file is applied)")
 	}
 	switch o.VM.Reason {
-	case VMStartFailed, VMStopFailed:
+	case statusdir.VMStartFailed, statusdir.VMStopFailed:
 		return failed(o.VM.Reason, "%s", o.VM.Message)
-	case VMStarting, VMStopping, VMRestarting:
+	case statusdir.VMStarting, statusdir.VMStopping, statusdir.VMRestarting:
 		return progressing("VM %s: %s", o.VM.Reason, o.VM.Message)
-	case VMRunning, VMStopped:
+	case statusdir.VMRunning, statusdir.VMStopped:
 	default:
 		// S9: never treat an unknown state as fine.
-		return failed("UnexpectedState", "VM driver reported an unexpected state %q: %s", o.VM.Reason, o.VM.Message)
+		return failed(statusdir.ReasonUnexpected, "VM driver reported an unexpected state %q: %s", o.VM.Reason, o.VM.Message)
 	}
 	if !d.Running {
-		if o.VM.Reason != VMStopped {
+		if o.VM.Reason != statusdir.VMStopped {
 			return progressing("waiting for the VM to stop")
 		}
-		return Verdict{Summary: statusdir.SummaryCurrent, Marker: statusdir.ReadyMarker, Reason: ReasonSettled, Message: "stopped"}
+		return Verdict{Summary: statusdir.SummaryCurrent, Marker: statusdir.ReadyMarker, Reason: statusdir.ReasonSettled, Message: "stopped"}
 	}
-	if o.VM.Reason != VMRunning {
+	if o.VM.Reason != statusdir.VMRunning {
 		return progressing("waiting for the VM to start")
 	}
 	switch o.Engine.Reason {
-	case EngineConnected, EngineNotApplicable:
-	case EngineConnecting:
+	case statusdir.EngineConnected, statusdir.EngineNotApplicable:
+	case statusdir.EngineConnecting:
 		if o.Grace > 0 && o.Connecting >= o.Grace {
-			return failed(EngineConnectFailed, "the container engine did not answer within %s: %s", o.Grace, o.Engine.Message)
+			return failed(statusdir.EngineConnectFailed, "the container engine did not answer within %s: %s", o.Grace, o.Engine.Message)
 		}
 		return progressing("connecting to the container engine: %s", o.Engine.Message)
-	case EngineConnectFailed:
-		return failed(EngineConnectFailed, "%s", o.Engine.Message)
+	case statusdir.EngineConnectFailed:
+		return failed(statusdir.EngineConnectFailed, "%s", o.Engine.Message)
 	default:
-		return failed("UnexpectedState", "container engine reported an unexpected state %q: %s", o.Engine.Reason, o.Engine.Message)
+		return failed(statusdir.ReasonUnexpected, "container engine reported an unexpected state %q: %s", o.Engine.Reason, o.Engine.Message)
 	}
 	switch o.Engine.Declared.State {
 	case OutcomePending:
@@ -88,12 +88,12 @@ func Decide(o Observation) Verdict {
 	case OutcomeFailed:
 		return failed(o.Engine.Declared.Reason, "%s", o.Engine.Declared.Message)
 	}
-	return Verdict{Summary: statusdir.SummaryCurrent, Marker: statusdir.ReadyMarker, Reason: ReasonSettled, Message: "running"}
+	return Verdict{Summary: statusdir.SummaryCurrent, Marker: statusdir.ReadyMarker, Reason: statusdir.ReasonSettled, Message: "running"}
 }
 
 // runningCondition renders the VM's report as the Running condition.
 func runningCondition(vm VMResult) (status string) {
-	if vm.Reason == VMRunning {
+	if vm.Reason == statusdir.VMRunning {
 		return statusdir.True
 	}
 	return statusdir.False
@@ -102,9 +102,9 @@ func runningCondition(vm VMResult) (status string) {
 // engineCondition renders the engine's report as ContainerEngineReady.
 func engineCondition(e EngineResult) (status string) {
 	switch e.Reason {
-	case EngineConnected, EngineNotApplicable:
+	case statusdir.EngineConnected, statusdir.EngineNotApplicable:
 		return statusdir.True
-	case EngineConnecting:
+	case statusdir.EngineConnecting:
 		return statusdir.Unknown
 	}
 	return statusdir.False

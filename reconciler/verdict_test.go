@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
@@ -30,26 +31,26 @@ func TestDecide(t *testing.T) {
 		reason  string
 		summary string
 	}{
-		{"invalid file fails whatever runs", Observation{Invalid: &Outcome{Reason: ReasonInvalid, Message: "x:1:1: bad"}, Desired: running, VM: vm(VMRunning), Engine: eng(EngineConnected)}, failed, ReasonInvalid, statusdir.SummaryFailed},
-		{"missing file fails", Observation{Invalid: &Outcome{Reason: ReasonMissing, Message: "gone"}, Desired: stopped, VM: vm(VMStopped)}, failed, ReasonMissing, statusdir.SummaryFailed},
-		{"kubernetes is reported, not ignored", Observation{Desired: k8s, VM: vm(VMRunning), Engine: eng(EngineConnected)}, failed, ReasonNotSupported, statusdir.SummaryFailed},
-		{"running and connected is ready (C1)", Observation{Desired: running, VM: vm(VMRunning), Engine: eng(EngineConnected)}, ready, ReasonSettled, statusdir.SummaryCurrent},
-		{"containerd is ready without mirrors", Observation{Desired: running, VM: vm(VMRunning), Engine: eng(EngineNotApplicable)}, ready, ReasonSettled, statusdir.SummaryCurrent},
-		{"starting is in progress", Observation{Desired: running, VM: vm(VMStarting)}, none, ReasonProgressing, statusdir.SummaryInProgress},
-		{"restarting is in progress", Observation{Desired: running, VM: vm(VMRestarting)}, none, ReasonProgressing, statusdir.SummaryInProgress},
-		{"I3: start failure fails fast", Observation{Desired: running, VM: vm(VMStartFailed)}, failed, VMStartFailed, statusdir.SummaryFailed},
-		{"I3: stop failure is a failure, not success", Observation{Desired: stopped, VM: vm(VMStopFailed)}, failed, VMStopFailed, statusdir.SummaryFailed},
-		{"I3: running=false is ready only when stopped", Observation{Desired: stopped, VM: vm(VMStopping)}, none, ReasonProgressing, statusdir.SummaryInProgress},
-		{"stopped VM with running=false is ready", Observation{Desired: stopped, VM: vm(VMStopped), Engine: eng(EngineStopped)}, ready, ReasonSettled, statusdir.SummaryCurrent},
-		{"still running with running=false waits", Observation{Desired: stopped, VM: vm(VMRunning)}, none, ReasonProgressing, statusdir.SummaryInProgress},
-		{"stopped VM with running=true waits for the start", Observation{Desired: running, VM: vm(VMStopped)}, none, ReasonProgressing, statusdir.SummaryInProgress},
-		{"I3: connecting is not a failure", Observation{Desired: running, VM: vm(VMRunning), Engine: eng(EngineConnecting), Connecting: time.Second, Grace: time.Minute}, none, ReasonProgressing, statusdir.SummaryInProgress},
-		{"connecting past the grace period fails", Observation{Desired: running, VM: vm(VMRunning), Engine: eng(EngineConnecting), Connecting: time.Minute, Grace: time.Minute}, failed, EngineConnectFailed, statusdir.SummaryFailed},
-		{"connect failed fails", Observation{Desired: running, VM: vm(VMRunning), Engine: eng(EngineConnectFailed)}, failed, EngineConnectFailed, statusdir.SummaryFailed},
-		{"declared objects pending", Observation{Desired: running, VM: vm(VMRunning), Engine: EngineResult{Reason: EngineConnected, Declared: Outcome{State: OutcomePending, Message: "stopping web"}}}, none, ReasonProgressing, statusdir.SummaryInProgress},
-		{"declared object failure is named", Observation{Desired: running, VM: vm(VMRunning), Engine: EngineResult{Reason: EngineConnected, Declared: Outcome{State: OutcomeFailed, Reason: "NotFound", Message: "containers.web: no such container"}}}, failed, "NotFound", statusdir.SummaryFailed},
-		{"S9: unknown VM state is reported", Observation{Desired: running, VM: vm("Hibernating")}, failed, "UnexpectedState", statusdir.SummaryFailed},
-		{"S9: unknown engine state is reported", Observation{Desired: running, VM: vm(VMRunning), Engine: eng("Weird")}, failed, "UnexpectedState", statusdir.SummaryFailed},
+		{"invalid file fails whatever runs", Observation{Invalid: &Outcome{Reason: statusdir.ReasonInvalid, Message: "x:1:1: bad"}, Desired: running, VM: vm(statusdir.VMRunning), Engine: eng(statusdir.EngineConnected)}, failed, statusdir.ReasonInvalid, statusdir.SummaryFailed},
+		{"missing file fails", Observation{Invalid: &Outcome{Reason: statusdir.ReasonMissing, Message: "gone"}, Desired: stopped, VM: vm(statusdir.VMStopped)}, failed, statusdir.ReasonMissing, statusdir.SummaryFailed},
+		{"kubernetes is reported, not ignored", Observation{Desired: k8s, VM: vm(statusdir.VMRunning), Engine: eng(statusdir.EngineConnected)}, failed, statusdir.ReasonNotSupported, statusdir.SummaryFailed},
+		{"running and connected is ready (C1)", Observation{Desired: running, VM: vm(statusdir.VMRunning), Engine: eng(statusdir.EngineConnected)}, ready, statusdir.ReasonSettled, statusdir.SummaryCurrent},
+		{"containerd is ready without mirrors", Observation{Desired: running, VM: vm(statusdir.VMRunning), Engine: eng(statusdir.EngineNotApplicable)}, ready, statusdir.ReasonSettled, statusdir.SummaryCurrent},
+		{"starting is in progress", Observation{Desired: running, VM: vm(statusdir.VMStarting)}, none, statusdir.ReasonProgressing, statusdir.SummaryInProgress},
+		{"restarting is in progress", Observation{Desired: running, VM: vm(statusdir.VMRestarting)}, none, statusdir.ReasonProgressing, statusdir.SummaryInProgress},
+		{"I3: start failure fails fast", Observation{Desired: running, VM: vm(statusdir.VMStartFailed)}, failed, statusdir.VMStartFailed, statusdir.SummaryFailed},
+		{"I3: stop failure is a failure, not success", Observation{Desired: stopped, VM: vm(statusdir.VMStopFailed)}, failed, statusdir.VMStopFailed, statusdir.SummaryFailed},
+		{"I3: running=false is ready only when stopped", Observation{Desired: stopped, VM: vm(statusdir.VMStopping)}, none, statusdir.ReasonProgressing, statusdir.SummaryInProgress},
+		{"stopped VM with running=false is ready", Observation{Desired: stopped, VM: vm(statusdir.VMStopped), Engine: eng(statusdir.EngineStopped)}, ready, statusdir.ReasonSettled, statusdir.SummaryCurrent},
+		{"still running with running=false waits", Observation{Desired: stopped, VM: vm(statusdir.VMRunning)}, none, statusdir.ReasonProgressing, statusdir.SummaryInProgress},
+		{"stopped VM with running=true waits for the start", Observation{Desired: running, VM: vm(statusdir.VMStopped)}, none, statusdir.ReasonProgressing, statusdir.SummaryInProgress},
+		{"I3: connecting is not a failure", Observation{Desired: running, VM: vm(statusdir.VMRunning), Engine: eng(statusdir.EngineConnecting), Connecting: time.Second, Grace: time.Minute}, none, statusdir.ReasonProgressing, statusdir.SummaryInProgress},
+		{"connecting past the grace period fails", Observation{Desired: running, VM: vm(statusdir.VMRunning), Engine: eng(statusdir.EngineConnecting), Connecting: time.Minute, Grace: time.Minute}, failed, statusdir.EngineConnectFailed, statusdir.SummaryFailed},
+		{"connect failed fails", Observation{Desired: running, VM: vm(statusdir.VMRunning), Engine: eng(statusdir.EngineConnectFailed)}, failed, statusdir.EngineConnectFailed, statusdir.SummaryFailed},
+		{"declared objects pending", Observation{Desired: running, VM: vm(statusdir.VMRunning), Engine: EngineResult{Reason: statusdir.EngineConnected, Declared: Outcome{State: OutcomePending, Message: "stopping web"}}}, none, statusdir.ReasonProgressing, statusdir.SummaryInProgress},
+		{"declared object failure is named", Observation{Desired: running, VM: vm(statusdir.VMRunning), Engine: EngineResult{Reason: statusdir.EngineConnected, Declared: Outcome{State: OutcomeFailed, Reason: statusdir.ReasonNotFound, Message: "containers.web: no such container"}}}, failed, statusdir.ReasonNotFound, statusdir.SummaryFailed},
+		{"S9: unknown VM state is reported", Observation{Desired: running, VM: vm("Hibernating")}, failed, statusdir.ReasonUnexpected, statusdir.SummaryFailed},
+		{"S9: unknown engine state is reported", Observation{Desired: running, VM: vm(statusdir.VMRunning), Engine: eng("Weird")}, failed, statusdir.ReasonUnexpected, statusdir.SummaryFailed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := Decide(tc.o)
@@ -66,11 +67,11 @@ func TestDecide(t *testing.T) {
 func TestBackoff(t *testing.T) {
 	want := []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second, 2 * time.Second}
 	for i, w := range want {
-		if got := backoff(i + 1); got != w {
+		if got := backoff.Delay(i+1, minBackoff, maxBackoff); got != w {
 			t.Errorf("backoff(%d) = %v, want %v", i+1, got, w)
 		}
 	}
-	if got := backoff(100); got != maxBackoff {
-		t.Errorf("backoff(100) = %v, want the cap %v", got, maxBackoff)
+	if got := backoff.Delay(100, minBackoff, maxBackoff); got != maxBackoff {
+		t.Errorf("backoff.Delay(100, minBackoff, maxBackoff) = %v, want the cap %v", got, maxBackoff)
 	}
 }

@@ -17,4 +17,19 @@
 //   - containerEngine.socket left empty means the driver's default socket,
 //     which depends on the environment (RDD_HOME, DOCKER_HOST) rather than
 //     on the file.
+//   - vm.mountType defaults by vm.type as Lima does: reverse-sshfs for
+//     qemu, virtiofs for vz, and wsl2 for wsl2 (WSL shares the Windows
+//     drives itself), so wsl2 is a fourth allowed value.
+//   - A mount's location is an absolute path or starts with ~; a Windows
+//     path (C:\Users\x) is refused, as Lima could not carry it.
+//     mountPoint "" means the same path in the guest.
+//   - Two port forwards on the same hostIP, hostPort and proto are an
+//     error at the second, after defaults (hostPort = guestPort, hostIP
+//     127.0.0.1) are applied.
+//   - vm.caCerts paths are absolute or start with ~/. Whether each file
+//     exists and holds a certificate is checked by CheckFiles (Load and the
+//     daemon call it), not by Parse, which stays a function of the bytes.
+//   - containerEngine.config refuses the daemon.json keys rdd writes itself
+//     (registry-mirrors, insecure-registries, proxies, http-proxy,
+//     https-proxy, no-proxy, hosts), naming the field to use instead.
 package schema

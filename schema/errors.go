@@ -19,7 +19,12 @@ type Error struct {
 	Column int    `json:"column" yaml:"column"`
 	Path   string `json:"path,omitempty" yaml:"path,omitempty"`
 	Msg    string `json:"message" yaml:"message"`
+	// Err is the cause, if any, for errors.Is: fs.ErrNotExist for a
+	// missing file, ErrChanged for one that changed while being read.
+	Err error `json:"-" yaml:"-"`
 }
+
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	if e.File == "" && e.Line == 0 {

@@ -16,18 +16,46 @@ import (
 // saved over the file), and refusing it keeps the daemon's memory bounded.
 const MaxFileSize = 1 << 20
 
-// ReadFile reads a desired file, refusing anything that is not a regular
-// file of at most MaxFileSize bytes. Symlinks are followed (dotfile managers
-// use them); a dangling or looping link is a clear error. A FIFO is never
-// opened, because opening it would block until a writer appears.
+// ErrChanged is wrapped by the error of [Read] when the file changed while
+// it was being read: a save in progress. The caller reads again later; the
+// writer's own events say when.
+var ErrChanged = errors.New("changed while being read")
+
+// File is a desired file as [Read] read it: its bytes, and what fstat said of
+// the open file they came from. The bytes are what gets validated and
+// digested; there is no second read with other checks.
+type File struct {
+	Data []byte
+	Info fs.FileInfo
+}
+
+// afterStat, when set by a test, runs between the first fstat and the read,
+// so a test can change the file in that window.
+var afterStat func()
+
+// Read reads the desired file at path in one pass over one open file. It
+// opens first, without blocking (a FIFO swapped in for the file must never
+// hang the daemon, which would then also ignore SIGTERM), and follows
+// symlinks (dotfile managers use them). It then requires, of the open file:
+// a regular file, at most MaxFileSize bytes, as many bytes read as fstat
+// gives as its size (a /proc file says 0 and reads more), and the same size
+// and modification time after the read as before it. The last one failing
+// is an error wrapping [ErrChanged]; each other one is a clear refusal.
 //
 // The error, if any, is an *Error positioned at line 1, column 1 of path.
-func ReadFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
+func Read(path string) (*File, error) {
+	// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	// writer. On a regular file it changes nothing.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, fileError(path, statMessage(path, err))
+		return nil, wrapFileError(path, statMessage(path, err), err)
 	}
-	switch mode := fi.Mode(); {
+	defer f.Close()
+	before, err := f.Stat()
+	if err != nil {
+		return nil, wrapFileError(path, fmt.Sprintf("cannot be read: %v", unwrapPathError(err)), err)
+	}
+	switch mode := before.Mode(); {
 	case mode.IsDir():
 		return nil, fileError(path, "is a directory, not a YAML file (move it away and create a file with `rdd init`)")
 	case mode&fs.ModeNamedPipe != 0:
@@ -38,23 +66,52 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, fileError(path, "is a device, not a regular file; replace it with a YAML file")
 	case !mode.IsRegular():
 		return nil, fileError(path, fmt.Sprintf("is not a regular file (mode %s); replace it with a YAML file", mode))
-	case fi.Size() > MaxFileSize:
-		return nil, fileError(path, fmt.Sprintf("is %d bytes; the limit is %d bytes (1 MiB): is this the right file?", fi.Size(), MaxFileSize))
+	case before.Size() > MaxFileSize:
+		return nil, fileError(path, fmt.Sprintf("is %d bytes; the limit is %d bytes (1 MiB): is this the right file?", before.Size(), MaxFileSize))
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fileError(path, statMessage(path, err))
+	if afterStat != nil {
+		afterStat()
 	}
-	defer f.Close()
-	// Read one byte past the limit: the file may have grown since Stat.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, fileError(path, fmt.Sprintf("cannot be read: %v", unwrapPathError(err)))
+	// Read one byte past the limit: the file may have grown since fstat.
+	data := make([]byte, 0, before.Size()+1)
+	for len(data) <= MaxFileSize {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):min(cap(data), MaxFileSize+1)])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, wrapFileError(path, fmt.Sprintf("cannot be read: %v", unwrapPathError(err)), err)
+		}
 	}
 	if len(data) > MaxFileSize {
 		return nil, fileError(path, fmt.Sprintf("is over %d bytes (1 MiB), the limit: is this the right file?", MaxFileSize))
 	}
-	return data, nil
+	after, err := f.Stat()
+	if err != nil {
+		return nil, wrapFileError(path, fmt.Sprintf("cannot be read: %v", unwrapPathError(err)), err)
+	}
+	if after.Size() != before.Size() || !after.ModTime().Equal(before.ModTime()) {
+		return nil, wrapFileError(path, "changed while being read; it is read again once the writer is done", ErrChanged)
+	}
+	if int64(len(data)) != after.Size() {
+		return nil, fileError(path, fmt.Sprintf(
+			"is not a regular file of stable size (its size is %d bytes, reading it gave %d); replace it with a YAML file",
+			after.Size(), len(data)))
+	}
+	return &File{Data: data, Info: after}, nil
+}
+
+// ReadFile is [Read] for callers that need only the bytes.
+func ReadFile(path string) ([]byte, error) {
+	f, err := Read(path)
+	if err != nil {
+		return nil, err
+	}
+	return f.Data, nil
 }
 
 func statMessage(path string, err error) string {
@@ -66,6 +123,11 @@ func statMessage(path string, err error) string {
 			return fmt.Sprintf("is a symlink to %q, which does not exist; fix the link or create its target", target)
 		}
 		return "does not exist; create it with `rdd init`"
+	case errors.Is(err, syscall.ENXIO):
+		// Opening a Unix socket fails this way.
+		if fi, serr := os.Stat(path); serr == nil && fi.Mode()&fs.ModeSocket != 0 {
+			return "is a socket, not a regular file; replace it with a YAML file"
+		}
 	case errors.Is(err, fs.ErrPermission):
 		return "cannot be read: permission denied; check its owner and mode (`ls -l`)"
 	}
@@ -82,6 +144,12 @@ func unwrapPathError(err error) error {
 
 func fileError(path, msg string) *Error {
 	return &Error{File: path, Line: 1, Column: 1, Msg: msg}
+}
+
+// wrapFileError is fileError keeping the cause for errors.Is
+// (fs.ErrNotExist, ErrChanged).
+func wrapFileError(path, msg string, cause error) *Error {
+	return &Error{File: path, Line: 1, Column: 1, Msg: msg, Err: cause}
 }
 
 // checkEncoding rejects bytes that are not UTF-8 text, pointing at the first

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
@@ -74,15 +75,22 @@ func Digest(data []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// Load reads and validates the desired file at path. It returns the bytes
-// read (for the digest) even when they are invalid.
+// Load reads and validates the desired file at path, including the checks
+// of CheckFiles. It returns the bytes read (for the digest) even when they
+// are invalid.
 func (s *Schema) Load(path string) (*Desired, []byte, error) {
 	data, err := ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
 	d, err := s.Parse(path, data)
-	return d, data, err
+	if err == nil {
+		err = CheckFiles(path, data, d)
+	}
+	if err != nil {
+		return nil, data, err
+	}
+	return d, data, nil
 }
 
 // Parse validates data, naming it file in errors, and returns the desired
@@ -104,7 +112,14 @@ func (s *Schema) Parse(file string, data []byte) (*Desired, error) {
 		w.errs.sort()
 		return nil, w.errs
 	}
-	return s.decode(file, doc, val)
+	d, err := s.decode(file, doc, val)
+	if err != nil {
+		return nil, err
+	}
+	if errs := checkPortForwards(file, doc, d); len(errs) > 0 {
+		return nil, errs
+	}
+	return d, nil
 }
 
 // Defaults returns the desired state of an empty file.
@@ -146,17 +161,43 @@ func parseYAML(file string, data []byte) (*yaml.Node, error) {
 
 // syntaxError turns the YAML parser's "yaml: line N: ..." into a positioned
 // error. The parser knows only the line, so the column is that of the
-// line's first non-blank character.
+// line's first non-blank character. A quote or flow bracket left open is
+// reported where it opens, since the parser only notices it where the file
+// ends; and a line past the end of the file (the parser's way of saying
+// "at the end") is clamped to the end of the last line.
 func syntaxError(file string, data []byte, err error) *Error {
 	msg := err.Error()
-	line := 1
+	line := 0
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
-	col, tab := firstColumn(data, line)
+	if endOfStream(msg) {
+		if o, ok := unclosed(data); ok {
+			return &Error{File: file, Line: o.line, Column: o.col, Msg: "YAML syntax error: " + unclosedMessage(o.char)}
+		}
+	}
+	lines := splitLines(data)
+	var col int
+	var tab bool
+	switch {
+	case line < 1 || line > len(lines):
+		// Past the end: the last line that holds anything, just after
+		// its last character.
+		line = max(len(lines), 1)
+		for line > 1 && len(bytes.TrimSpace(lines[line-1])) == 0 {
+			line--
+		}
+		if len(lines) > 0 {
+			col = utf8.RuneCount(bytes.TrimRight(lines[line-1], " \t")) + 1
+		} else {
+			col = 1
+		}
+	default:
+		col, tab = firstColumn(lines[line-1])
+	}
 	hint := " (check indentation, quoting and the ':' after each key)"
 	if tab {
 		hint = " (YAML indents with spaces, never tabs)"
@@ -164,14 +205,45 @@ func syntaxError(file string, data []byte, err error) *Error {
 	return &Error{File: file, Line: line, Column: col, Msg: "YAML syntax error: " + msg + hint}
 }
 
+// endOfStream tells the parser's messages for a file that ended inside a
+// quoted scalar or a flow collection.
+func endOfStream(msg string) bool {
+	return strings.Contains(msg, "unexpected end of stream") ||
+		strings.HasPrefix(msg, "did not find expected ',' or")
+}
+
+func unclosedMessage(c byte) string {
+	switch c {
+	case '[':
+		return "this [ is never closed (end the list with ], and separate its items with commas)"
+	case '{':
+		return "this { is never closed (end the mapping with }, and separate its entries with commas)"
+	}
+	return fmt.Sprintf("this quoted string is never closed (end it with %c)", c)
+}
+
+// splitLines splits data into lines the way YAML does: at \n, \r\n and a
+// lone \r. A final line break ends the last line rather than starting one.
+func splitLines(data []byte) [][]byte {
+	var lines [][]byte
+	for len(data) > 0 {
+		i := bytes.IndexAny(data, "\r\n")
+		if i < 0 {
+			lines = append(lines, data)
+			break
+		}
+		lines = append(lines, data[:i])
+		if data[i] == '\r' && i+1 < len(data) && data[i+1] == '\n' {
+			i++
+		}
+		data = data[i+1:]
+	}
+	return lines
+}
+
 // firstColumn returns the column of the line's first non-blank character,
 // or of its first tab when tabs indent it.
-func firstColumn(data []byte, line int) (col int, tab bool) {
-	lines := bytes.Split(data, []byte("\n"))
-	if line < 1 || line > len(lines) {
-		return 1, false
-	}
-	l := lines[line-1]
+func firstColumn(l []byte) (col int, tab bool) {
 	indent := l[:len(l)-len(bytes.TrimLeft(l, " \t"))]
 	if i := bytes.IndexByte(indent, '\t'); i >= 0 {
 		return i + 1, true

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/token"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -21,6 +23,10 @@ type walker struct {
 	file   string
 	errs   Errors
 	budget int // nodes left before alias expansion is called a bomb
+	// items is the @rdd(items=...) wording of the list or map whose
+	// entry is being walked: what an entry may be, since attributes sit
+	// on fields and an entry is none.
+	items string
 }
 
 func (w *walker) fail(n *yaml.Node, segs []string, format string, args ...any) {
@@ -52,6 +58,9 @@ func (w *walker) node(n *yaml.Node, segs []string, sch cue.Value) any {
 		return w.node(n.Alias, segs, sch)
 	}
 	kind := sch.IncompleteKind()
+	if kind == cue.TopKind {
+		return w.anyValue(n, segs) // an open value: containerEngine.config
+	}
 	switch n.Kind {
 	case yaml.MappingNode:
 		if kind&cue.StructKind == 0 {
@@ -89,8 +98,26 @@ func (w *walker) child(sch cue.Value, fields []field, name string) cue.Value {
 	return sch.FillPath(p, w.s.top).LookupPath(p)
 }
 
+// mapEntry returns the schema of an entry of the map sch: what may stand
+// at a key its pattern accepts. For code that describes the schema rather
+// than a file (the JSON Schema, the tests); s.mu must be held.
+func (s *Schema) mapEntry(sch cue.Value) cue.Value {
+	w := &walker{s: s}
+	for _, key := range []string{"a", "A", "a.b"} {
+		if e := w.child(sch, nil, key); e.Err() == nil && e.IncompleteKind() != cue.BottomKind {
+			return e
+		}
+	}
+	return s.bottom
+}
+
 func (w *walker) mapping(n *yaml.Node, segs []string, sch cue.Value) any {
 	fields := recordFields(sch)
+	defer func(outer string) { w.items = outer }(w.items)
+	w.items = ""
+	if len(fields) == 0 {
+		w.items = attr(sch, "items")
+	}
 	out := map[string]any{}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -144,17 +171,44 @@ func (w *walker) required(n *yaml.Node, segs []string, fields []field, present m
 		if _, ok := present[f.name]; ok || f.optional || f.value.IncompleteKind()&cue.StructKind != 0 {
 			continue
 		}
-		if _, hasDefault := f.value.Default(); hasDefault || f.value.IsConcrete() {
+		if _, hasDefault := f.value.Default(); hasDefault || f.value.IsConcrete() || markedDefault(f.value) {
 			continue
 		}
 		w.fail(n, segs, "missing field %s (expected %s)", quote(f.name), describeAllowed(f.value))
 	}
 }
 
+// markedDefault reports whether the field's own source marks a default
+// with *, for a default CUE cannot evaluate before the record is complete
+// (`hostPort: *guestPort | #Port`).
+func markedDefault(v cue.Value) bool {
+	f, ok := v.Source().(*ast.Field)
+	if !ok {
+		return false
+	}
+	var marked func(e ast.Expr) bool
+	marked = func(e ast.Expr) bool {
+		switch e := e.(type) {
+		case *ast.UnaryExpr:
+			return e.Op == token.MUL
+		case *ast.BinaryExpr:
+			return e.Op == token.OR && (marked(e.X) || marked(e.Y))
+		case *ast.ParenExpr:
+			return marked(e.X)
+		}
+		return false
+	}
+	return marked(f.Value)
+}
+
 // notAllowed explains a key the schema refuses: an unknown field of a
 // record (with a did-you-mean), or a map key of the wrong form.
 func (w *walker) notAllowed(k *yaml.Node, segs []string, name string, fields []string, sch cue.Value) {
 	childSegs := append(slices.Clip(segs), name)
+	if use := reservedKey(sch, name); use != "" {
+		w.fail(k, childSegs, "set by rdd; use %s", use)
+		return
+	}
 	if len(fields) == 0 {
 		what := attr(sch, "keys")
 		if what == "" {
@@ -177,6 +231,8 @@ func (w *walker) sequence(n *yaml.Node, segs []string, sch cue.Value) any {
 		w.fail(n, segs, "expected %s, got a list", describeAllowed(sch))
 		return nil
 	}
+	defer func(outer string) { w.items = outer }(w.items)
+	w.items = attr(sch, "items")
 	out := make([]any, 0, len(n.Content))
 	for i, item := range n.Content {
 		itemSegs := append(slices.Clip(segs), "["+strconv.Itoa(i)+"]")
@@ -203,7 +259,11 @@ func (w *walker) scalar(n *yaml.Node, segs []string, sch cue.Value) any {
 	}
 	given := describeValue(n, val)
 	if !kindAllows(sch.IncompleteKind(), val) {
-		w.fail(n, segs, "expected %s, got %s", describeAllowed(sch), given)
+		allowed := describeAllowed(sch)
+		if attr(sch, "expect") == "" && w.items != "" {
+			allowed = w.items
+		}
+		w.fail(n, segs, "expected %s, got %s", allowed, given)
 		return nil
 	}
 	if enum := enumValues(sch); len(enum) > 0 {
@@ -211,6 +271,12 @@ func (w *walker) scalar(n *yaml.Node, segs []string, sch cue.Value) any {
 		return nil
 	}
 	expect := attr(sch, "expect")
+	if str, ok := val.(string); ok && str != "" && attr(sch, "form") != "" {
+		expect = attr(sch, "form")
+	}
+	if expect == "" {
+		expect = w.items
+	}
 	if expect == "" {
 		expect = kindName(sch.IncompleteKind())
 	}
@@ -220,6 +286,64 @@ func (w *walker) scalar(n *yaml.Node, segs []string, sch cue.Value) any {
 	}
 	w.fail(n, segs, "%s is not valid (expected %s)", given, expect)
 	return nil
+}
+
+// anyValue converts a YAML node where the schema allows any value (a
+// daemon.json key) to its Go value, still counting nodes against the alias
+// budget and refusing what JSON cannot hold.
+func (w *walker) anyValue(n *yaml.Node, segs []string) any {
+	switch n.Kind {
+	case yaml.MappingNode:
+		out := map[string]any{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode || k.ShortTag() != "!!str" {
+				w.fail(k, segs, "a key must be a plain string")
+				continue
+			}
+			childSegs := append(slices.Clip(segs), k.Value)
+			if _, dup := out[k.Value]; dup {
+				w.fail(k, childSegs, "duplicate key; keep one")
+				continue
+			}
+			out[k.Value] = w.budgeted(v, childSegs)
+		}
+		return out
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for i, item := range n.Content {
+			out = append(out, w.budgeted(item, append(slices.Clip(segs), "["+strconv.Itoa(i)+"]")))
+		}
+		return out
+	case yaml.AliasNode:
+		return w.budgeted(n.Alias, segs)
+	}
+	val, err := scalarValue(n)
+	if err != nil {
+		w.fail(n, segs, "%v", err)
+	}
+	return val
+}
+
+func (w *walker) budgeted(n *yaml.Node, segs []string) any {
+	if w.budget--; w.budget < 0 {
+		if w.budget == -1 {
+			w.fail(n, segs, "too many nodes after expanding anchors and aliases (over %d); write the values out", maxNodes)
+		}
+		return nil
+	}
+	return w.anyValue(n, segs)
+}
+
+// reservedKey returns the field to use instead of key, when the map sch
+// refuses key because rdd sets it itself (@rdd(reserved="key=field,...")).
+func reservedKey(sch cue.Value, key string) string {
+	for _, pair := range strings.Split(attr(sch, "reserved"), ",") {
+		if k, use, ok := strings.Cut(pair, "="); ok && k == key {
+			return use
+		}
+	}
+	return ""
 }
 
 // scalarValue converts a YAML scalar to the Go value CUE will see, by its
@@ -345,12 +469,12 @@ func listElem(sch cue.Value) (cue.Value, bool) {
 	if e := sch.LookupPath(anyIndex); e.Exists() {
 		return e, true
 	}
-	op, args := unwrap(sch)
-	if op == cue.OrOp {
-		for _, a := range args {
-			if e := a.LookupPath(anyIndex); e.Exists() {
-				return e, true
-			}
+	// A disjunction's list arm, or the one operand CUE leaves of
+	// `*[] | [...T]` (the empty default being an instance of the list).
+	_, args := unwrap(sch)
+	for _, a := range args {
+		if e := a.LookupPath(anyIndex); e.Exists() {
+			return e, true
 		}
 	}
 	return cue.Value{}, false

@@ -88,7 +88,7 @@ created: 2025-01-02T03:04:05Z
 func syncAll(b *testing.B, d *Dir, m map[string]map[string][]byte) int {
 	n := 0
 	for _, sub := range []string{ContainersDir, ImagesDir, VolumesDir} {
-		c, err := d.SyncDir(sub, m[sub])
+		c, err := d.syncObjects(sub, m[sub])
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -168,7 +168,7 @@ func BenchmarkSyncDir(b *testing.B) {
 			d := openDir(b)
 			b.StartTimer()
 			if n := syncAll(b, d, mirrors); n != 1400 {
-				b.Fatalf("SyncDir = %d", n)
+				b.Fatalf("syncObjects = %d", n)
 			}
 		}
 	})

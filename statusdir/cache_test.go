@@ -69,7 +69,7 @@ func afterCtime(t testing.TB, p string) {
 // pass runs one reconcile-like pass: the object files, then app.yaml.
 func pass(t testing.TB, d *Dir, objs map[string][]byte, app string) int {
 	t.Helper()
-	n, err := d.SyncDir(ContainersDir, objs)
+	n, err := d.syncObjects(ContainersDir, objs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,10 +190,10 @@ func TestCacheRestores(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name    string
-		syncDir bool // only for a file that SyncDir owns
-		nilWeb  bool // web's content is unknown (nil) in the pass after the tamper
-		tamper  func(t *testing.T, p, outside string, fi fs.FileInfo)
+		name        string
+		syncObjects bool // only for a file that syncObjects owns
+		nilWeb      bool // web's content is unknown (nil) in the pass after the tamper
+		tamper      func(t *testing.T, p, outside string, fi fs.FileInfo)
 	}{
 		{name: "removed", tamper: func(t *testing.T, p, _ string, _ fs.FileInfo) {
 			mustNil(t, os.Remove(p))
@@ -232,12 +232,12 @@ func TestCacheRestores(t *testing.T) {
 			}
 			mustNil(t, os.Chmod(p, 0o644))
 		}},
-		{name: "directory replaced by an empty one", syncDir: true, tamper: func(t *testing.T, p, _ string, _ fs.FileInfo) {
+		{name: "directory replaced by an empty one", syncObjects: true, tamper: func(t *testing.T, p, _ string, _ fs.FileInfo) {
 			dir := filepath.Dir(p)
 			mustNil(t, os.RemoveAll(dir))
 			mustNil(t, os.Mkdir(dir, dirMode))
 		}},
-		{name: "unknown content, replaced by a link", syncDir: true, nilWeb: true, tamper: func(t *testing.T, p, outside string, _ fs.FileInfo) {
+		{name: "unknown content, replaced by a link", syncObjects: true, nilWeb: true, tamper: func(t *testing.T, p, outside string, _ fs.FileInfo) {
 			target := filepath.Join(outside, "same.yaml")
 			mustWrite(t, target, "victim")
 			mustNil(t, os.Remove(p))
@@ -245,8 +245,8 @@ func TestCacheRestores(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		for _, owner := range []string{"SyncDir", "WriteFile"} {
-			if tt.syncDir && owner != "SyncDir" {
+		for _, owner := range []string{"syncObjects", "WriteFile"} {
+			if tt.syncObjects && owner != "syncObjects" {
 				continue
 			}
 			t.Run(owner+"/"+tt.name, func(t *testing.T) {
@@ -277,7 +277,7 @@ func TestCacheRestores(t *testing.T) {
 					t.Fatal("the pass after the change wrote nothing")
 				}
 				if tt.nilWeb {
-					// SyncDir keeps a file of unknown content only if it
+					// syncObjects keeps a file of unknown content only if it
 					// is a regular file.
 					if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
 						t.Fatalf("a link for an object of unknown content was kept: %v", err)
@@ -311,8 +311,8 @@ func TestCacheForeignEntry(t *testing.T) {
 	dir := filepath.Join(d.Root(), ContainersDir)
 	afterCtime(t, dir)
 	mustWrite(t, filepath.Join(dir, "stale.yaml"), "s")
-	if n, err := d.SyncDir(ContainersDir, objs); err != nil || n != 1 {
-		t.Fatalf("SyncDir = %d, %v; want 1, nil", n, err)
+	if n, err := d.syncObjects(ContainersDir, objs); err != nil || n != 1 {
+		t.Fatalf("syncObjects = %d, %v; want 1, nil", n, err)
 	}
 	if got := listTree(t, dir); !slices.Equal(got, []string{"web.yaml"}) {
 		t.Fatalf("left %q", got)
@@ -358,8 +358,8 @@ func TestCacheFailedWrite(t *testing.T) {
 	before := lstatID(t, p)
 	boom := errors.New("boom")
 	d.beforeRename = func(string) error { return boom }
-	if _, err := d.SyncDir(ContainersDir, map[string][]byte{"web": []byte("v2\n")}); !errors.Is(err, boom) {
-		t.Fatalf("SyncDir = %v, want boom", err)
+	if _, err := d.syncObjects(ContainersDir, map[string][]byte{"web": []byte("v2\n")}); !errors.Is(err, boom) {
+		t.Fatalf("syncObjects = %v, want boom", err)
 	}
 	if _, err := d.WriteFile(AppFile, []byte("app2\n")); !errors.Is(err, boom) {
 		t.Fatalf("WriteFile = %v, want boom", err)
@@ -414,7 +414,7 @@ func TestCacheBounded(t *testing.T) {
 	for i := range 90 {
 		delete(objs, fmt.Sprint(i))
 	}
-	if _, err := d.SyncDir(ContainersDir, objs); err != nil {
+	if _, err := d.syncObjects(ContainersDir, objs); err != nil {
 		t.Fatal(err)
 	}
 	if n := remembered(d); n != 11 {

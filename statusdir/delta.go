@@ -16,8 +16,9 @@ import (
 // A full SyncDir looks at every file of a subdirectory: with 1,400 object
 // files, a pass that follows one engine event would spend most of its time
 // confirming that the other 1,399 are unchanged. A writer that knows what
-// it handed over last time can say which objects changed since, in a
-// Delta, and SyncDirDelta then touches those objects' files only.
+// it handed over last time can say which objects changed since, in the
+// Delta of its Mirror, and SyncMirror then touches those objects' files
+// only.
 //
 // That is only sound while the subdirectory still holds what the earlier
 // sync left there. Dir keeps, per subdirectory, the token of its last sync
@@ -37,9 +38,9 @@ type Delta struct {
 	Token uint64
 	// Base is the Token of the sync this one follows; 0 means none.
 	Base uint64
-	// Names are the objects whose entry in objs differs from Base's: new,
-	// changed, set to nil (kept as they are) or gone from objs (their file
-	// is removed). Every other object's entry is the same as in Base's.
+	// Names are the objects whose Entry in Files differs from Base's: new,
+	// changed, set to KeepFile or gone from Files (their file is removed).
+	// Every other object's Entry is the same as in Base's.
 	Names []string
 }
 
@@ -48,31 +49,49 @@ var tokens atomic.Uint64
 // NewToken returns a Delta token that no other sync in this process has.
 func NewToken() uint64 { return tokens.Add(1) }
 
-// SyncDirDelta makes sub hold the objects in objs, as SyncDir does, looking
-// only at the files of the objects that delta names when it can: when d's
-// last sync of sub had the token delta.Base, completed without an error,
-// and no file it left there was removed by someone else since. Then the
-// listing of sub is not read and no other file is looked at: each named
-// object's file is written (skipped when unchanged), kept (a nil value) or
-// removed (an object missing from objs). Otherwise it is SyncDir(sub, objs).
-// Either way, a sync without an error is remembered under delta.Token.
-func (d *Dir) SyncDirDelta(sub string, objs map[string][]byte, delta Delta) (changes int, err error) {
-	incremental, epoch := d.beginSync(sub, objs, delta)
+// syncDelta makes sub hold the objects in files, as syncObjects does,
+// looking only at the files of the objects that delta names when it can:
+// when d's last sync of sub had the token delta.Base, completed without an
+// error, and no file it left there was removed by someone else since. Then
+// the listing of sub is not read and no other file is looked at: each
+// named object's file is written (skipped when unchanged), kept (KeepFile)
+// or removed (an object missing from files). Otherwise every object is
+// synced. Either way, a sync without an error is remembered under
+// delta.Token.
+func (d *Dir) syncDelta(sub string, files map[string]Entry, delta Delta) (changes int, err error) {
+	incremental, epoch := d.beginSync(sub, files, delta)
 	if incremental {
-		changes, err = d.syncNamed(sub, objs, delta.Names)
+		changes, err = d.syncNamed(sub, files, delta.Names)
 	} else {
-		changes, err = d.SyncDir(sub, objs)
+		changes, err = d.syncObjects(sub, entryBytes(files))
 	}
 	d.endSync(sub, delta.Token, epoch, err)
 	return changes, err
 }
 
+// entryBytes is the form syncObjects takes: an object's bytes, or nil to
+// keep its file.
+func entryBytes(files map[string]Entry) map[string][]byte {
+	objs := make(map[string][]byte, len(files))
+	for name, e := range files {
+		switch {
+		case e.Keep:
+			objs[name] = nil
+		case e.Data == nil:
+			objs[name] = []byte{}
+		default:
+			objs[name] = e.Data
+		}
+	}
+	return objs
+}
+
 // beginSync decides whether a sync of sub can follow delta (see
-// SyncDirDelta), and records the files the sync leaves in sub before it
+// syncDelta), and records the files the sync leaves in sub before it
 // starts, so that its own removals are not taken for someone else's. It
 // returns the epoch of sub: a removal noticed while the sync runs changes
 // it.
-func (d *Dir) beginSync(sub string, objs map[string][]byte, delta Delta) (incremental bool, epoch uint64) {
+func (d *Dir) beginSync(sub string, objs map[string]Entry, delta Delta) (incremental bool, epoch uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	ds := d.state(sub)
@@ -110,8 +129,8 @@ func (d *Dir) endSync(sub string, token, epoch uint64, err error) {
 }
 
 // syncNamed writes, keeps or removes the files of the named objects of sub
-// and looks at nothing else (see SyncDirDelta).
-func (d *Dir) syncNamed(sub string, objs map[string][]byte, names []string) (changes int, err error) {
+// and looks at nothing else (see syncDelta).
+func (d *Dir) syncNamed(sub string, objs map[string]Entry, names []string) (changes int, err error) {
 	if _, err := splitRel(sub); err != nil {
 		return 0, fmt.Errorf("sync status directory %q: %w", sub, err)
 	}
@@ -122,12 +141,12 @@ func (d *Dir) syncNamed(sub string, objs map[string][]byte, names []string) (cha
 			return 0, fmt.Errorf("sync status directory %q: empty object name", sub)
 		}
 		file := ObjectFile(name)
-		data, ok := objs[name]
+		e, ok := objs[name]
 		switch {
 		case !ok:
 			gone = append(gone, file)
-		case data != nil:
-			want[file] = data
+		case !e.Keep:
+			want[file] = entryBytes(map[string]Entry{name: e})[name]
 			writes = append(writes, file)
 		}
 	}

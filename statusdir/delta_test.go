@@ -37,9 +37,22 @@ func stampsOf(t *testing.T, dir string) map[string]stamp {
 	return out
 }
 
+// mirrorOf is the Mirror of containers/ holding objs (nil: KeepFile).
+func mirrorOf(objs map[string][]byte, delta Delta) Mirror {
+	files := make(map[string]Entry, len(objs))
+	for name, data := range objs {
+		if data == nil {
+			files[name] = KeepFile
+		} else {
+			files[name] = FileEntry(data)
+		}
+	}
+	return Mirror{Dir: ContainersDir, Files: files, Delta: delta}
+}
+
 func syncDelta(t *testing.T, d *Dir, objs map[string][]byte, delta Delta) int {
 	t.Helper()
-	n, err := d.SyncDirDelta(ContainersDir, objs, delta)
+	n, err := d.SyncMirror(mirrorOf(objs, delta))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +67,7 @@ func manyObjects(n int) map[string][]byte {
 	return objs
 }
 
-// A Delta that follows the last sync touches only the files it names:
+// A Mirror whose Delta follows the last sync touches only the files it names:
 // every other file keeps its inode, mtime and ctime, and is not even looked
 // at (one planted by hand stays). Removed objects' files go, new ones
 // appear.
@@ -134,7 +147,7 @@ func TestSyncDirDeltaStaleBase(t *testing.T) {
 	syncDelta(t, d, objs, Delta{Token: tok})
 	bad := maps.Clone(objs)
 	bad[""] = []byte("x")
-	if _, err := d.SyncDirDelta(ContainersDir, bad, Delta{Token: NewToken(), Base: tok, Names: []string{""}}); err == nil {
+	if _, err := d.SyncMirror(mirrorOf(bad, Delta{Token: NewToken(), Base: tok, Names: []string{""}})); err == nil {
 		t.Fatal("an empty object name was accepted")
 	}
 	mustWrite(t, filepath.Join(dir, "planted.yaml"), "x")
@@ -151,7 +164,7 @@ func TestSyncDirDeltaStaleBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d2.SyncDirDelta(ContainersDir, objs, Delta{Token: NewToken(), Base: tok}); err != nil {
+	if _, err := d2.SyncMirror(mirrorOf(objs, Delta{Token: NewToken(), Base: tok})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "planted.yaml")); !os.IsNotExist(err) {

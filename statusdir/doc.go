@@ -9,15 +9,35 @@
 //	  app.yaml                   AppFile: the whole picture, an [App]
 //	  ready | failed             ReadyMarker, FailedMarker: the verdict for the current
 //	                             digest, a [Marker]; one of them, or none while in progress
-//	  containers/<name>.yaml     ContainersDir: one file per container, declared or not
-//	  images/<name>.yaml         ImagesDir: one per tag; dangling images by short ID
-//	  volumes/<name>.yaml        VolumesDir: one per volume
-//	  namespaces/moby.yaml       NamespacesDir, MobyNamespace
+//	  containers/<name>.yaml     ContainersDir: one file per container, declared or not, a [ContainerFile]
+//	  images/<name>.yaml         ImagesDir: one per tag, an [ImageFile]; dangling images by short ID
+//	  volumes/<name>.yaml        VolumesDir: one per volume, a [VolumeFile]
+//	  namespaces/moby.yaml       NamespacesDir, MobyNamespace: a [NamespaceFile]
+//	  events.jsonl               EventsFile: what happened, one JSON [Event] a line
+//	  events.jsonl.1             EventsOldFile: the lines before the last rotation
+//
+// # The status contract
+//
+// This package is the one place that declares what the files contain: the
+// types of every file (types.go for app.yaml and the markers, objects.go for
+// the object files), and every condition type and reason (conditions.go).
+// The drivers fill these types and the CLI reads them; neither declares a
+// status type or a reason of its own, and a reason is never written as a
+// bare string literal elsewhere (a test checks the sources).
+//
+// app.yaml holds one condition of each type: [CondValid] (the desired file
+// parses and validates), [CondRunning] (the VM, with a VM* reason),
+// [CondEngine] (the container engine, with an Engine* reason), [CondSettled]
+// (the verdict) and [CondKubernetes]. A declared object's file adds a
+// [Declaration]: its declared state and an [ObjectCondition] whose reason is
+// one of the reasons of declared objects ([ReasonInState], [ReasonNotFound],
+// ...). A declared object the engine does not have gets a [MissingFile]. The
+// failed marker carries the reason of what failed: one of the above.
 //
 // # Writes
 //
 // [Dir] is the daemon's writer. Every write is atomic: the bytes go to a
-// temporary file in the same directory (named with [TempPrefix], so that
+// temporary file in the same directory (named with atomicfile.TempPrefix, so that
 // [Open] can remove the ones a crashed writer left behind), which is synced,
 // closed and renamed over the target, and then the directory itself is
 // synced. A write whose bytes equal the file's current bytes does nothing at
@@ -40,9 +60,21 @@
 // belongs is replaced by a real one. The root directory itself must not be a
 // symbolic link.
 //
-// The order within a reconcile pass is: object files first ([Dir.SyncDir]),
-// then app.yaml, then the marker ([Dir.SetVerdict]) last, so that a waiter
+// The order within a reconcile pass is: object files first ([Dir.SyncMirror]),
+// then app.yaml, then the pass's events ([EventLog.Append]), then the
+// marker ([Dir.SetVerdict]) last, so that a waiter
 // that sees a marker also sees the state it describes.
+//
+// # Events
+//
+// events.jsonl is the one file that is appended to rather than replaced
+// ([Dir.AppendEvents]): each batch of complete lines goes out in one write
+// with O_APPEND, so a reader that takes only complete lines never sees half
+// of one. When a batch would take the file past 1 MiB it is first renamed to
+// events.jsonl.1 (replacing the one before). A deleted events.jsonl is not
+// restored: the next batch starts a new one. [ReadEvents] reads both files,
+// oldest first; [FollowEvents] then follows new lines with fsnotify, across
+// rotations, never losing or repeating one.
 //
 // # Object file names
 //

@@ -161,9 +161,9 @@ func unhex(c byte) int {
 // + ObjectExt.
 func ObjectFile(name string) string { return EncodeName(name) + ObjectExt }
 
-// ObjectName reverses ObjectFile. Like DecodeName, it returns an error
+// objectName reverses ObjectFile. Like DecodeName, it returns an error
 // wrapping ErrTruncatedName for the file of a name that was too long.
-func ObjectName(file string) (string, error) {
+func objectName(file string) (string, error) {
 	enc, ok := strings.CutSuffix(file, ObjectExt)
 	if !ok {
 		return "", fmt.Errorf("decode object file name %q: no %q extension", file, ObjectExt)

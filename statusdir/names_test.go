@@ -179,12 +179,12 @@ func TestObjectName(t *testing.T) {
 		if !strings.HasSuffix(file, ObjectExt) {
 			t.Fatalf("ObjectFile(%q) = %q has no extension", name, file)
 		}
-		got, err := ObjectName(file)
+		got, err := objectName(file)
 		if err != nil || got != name {
-			t.Fatalf("ObjectName(%q) = %q, %v; want %q", file, got, err, name)
+			t.Fatalf("objectName(%q) = %q, %v; want %q", file, got, err, name)
 		}
 	}
-	if _, err := ObjectName("web"); err == nil {
-		t.Fatal(`ObjectName("web") succeeded without an extension`)
+	if _, err := objectName("web"); err == nil {
+		t.Fatal(`objectName("web") succeeded without an extension`)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/rddproject/rdd/atomicfile"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -100,10 +101,10 @@ func ReadObjects(root, sub string) ([]Object, error) {
 	var objs []Object
 	for _, e := range ents {
 		file := e.Name()
-		if strings.HasPrefix(file, TempPrefix) || !strings.HasSuffix(file, ObjectExt) {
+		if strings.HasPrefix(file, atomicfile.TempPrefix) || !strings.HasSuffix(file, ObjectExt) {
 			continue
 		}
-		name, err := ObjectName(file)
+		name, err := objectName(file)
 		if err != nil && !errors.Is(err, ErrTruncatedName) {
 			continue
 		}

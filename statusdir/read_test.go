@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rddproject/rdd/atomicfile"
 )
 
 func sampleApp() App {
@@ -138,11 +140,11 @@ func TestReadObjects(t *testing.T) {
 	d := openDir(t)
 	long := strings.Repeat("L", 300)
 	objs := map[string][]byte{"web": []byte("name: web\n"), "Db": []byte("name: Db\n"), long: []byte("name: " + long + "\n")}
-	if _, err := d.SyncDir(ContainersDir, objs); err != nil {
+	if _, err := d.syncObjects(ContainersDir, objs); err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(d.Root(), ContainersDir)
-	mustWrite(t, filepath.Join(dir, TempPrefix+"web.yaml-1"), "torn")
+	mustWrite(t, filepath.Join(dir, atomicfile.TempPrefix+"web.yaml-1"), "torn")
 	mustWrite(t, filepath.Join(dir, "notes.txt"), "x")
 	mustWrite(t, filepath.Join(dir, "BAD.yaml"), "x")
 	got, err := ReadObjects(d.Root(), ContainersDir)
@@ -169,7 +171,7 @@ func TestReadObjects(t *testing.T) {
 // by an older writer) is reported on its own; the others are read.
 func TestReadObjectsSkipsBadFile(t *testing.T) {
 	d := openDir(t)
-	if _, err := d.SyncDir(ContainersDir, map[string][]byte{"a": []byte("name: a\n"), "c": []byte("name: c\n")}); err != nil {
+	if _, err := d.syncObjects(ContainersDir, map[string][]byte{"a": []byte("name: a\n"), "c": []byte("name: c\n")}); err != nil {
 		t.Fatal(err)
 	}
 	mustWrite(t, filepath.Join(d.Root(), ContainersDir, "b.yaml"), "name: b\nx: "+strings.Repeat("x", MaxFileSize)+"\n")

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fsnotify/fsnotify"
+	"github.com/rddproject/rdd/atomicfile"
 )
 
 // WatchRemovals calls wake whenever a file or directory of the status
@@ -42,7 +43,12 @@ func (d *Dir) WatchRemovals(ctx context.Context, wake func()) error {
 			if !ok {
 				return nil
 			}
-			if strings.HasPrefix(filepath.Base(ev.Name), TempPrefix) {
+			switch base := filepath.Base(ev.Name); {
+			case strings.HasPrefix(base, atomicfile.TempPrefix):
+				continue
+			case filepath.Dir(ev.Name) == d.root && (base == EventsFile || base == EventsOldFile):
+				// A rotation is the daemon's own rename, and a deleted
+				// event log simply starts again with the next event.
 				continue
 			}
 			switch {

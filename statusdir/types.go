@@ -2,19 +2,10 @@ package statusdir
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
-)
-
-// Values of Condition.Status.
-const (
-	True    = "True"
-	False   = "False"
-	Unknown = "Unknown"
 )
 
 // Values of App.Summary, one word for scripts.
@@ -24,52 +15,6 @@ const (
 	SummaryFailed     = "Failed"     // it cannot be reconciled as things stand
 	SummaryUnknown    = "Unknown"    // the daemon is stopped; nothing here is current
 )
-
-// Condition is one Kubernetes-style condition.
-type Condition struct {
-	Type               string    `yaml:"type" json:"type"`
-	Status             string    `yaml:"status" json:"status"` // True, False or Unknown
-	Reason             string    `yaml:"reason" json:"reason"`
-	Message            string    `yaml:"message" json:"message"`
-	ObservedGeneration int64     `yaml:"observedGeneration" json:"observedGeneration"`
-	LastTransitionTime time.Time `yaml:"lastTransitionTime" json:"lastTransitionTime"`
-}
-
-// SetCondition returns a copy of conds in which the condition of c's type is
-// replaced by c (or c is added), sorted by type. When the status of that type
-// is unchanged, the old LastTransitionTime is kept; otherwise it is c's own,
-// or now when c's is zero. The time is stored in UTC, truncated to the
-// second, so that unchanged conditions render to unchanged bytes. conds is
-// not modified.
-func SetCondition(conds []Condition, c Condition, now time.Time) []Condition {
-	if c.LastTransitionTime.IsZero() {
-		c.LastTransitionTime = now
-	}
-	c.LastTransitionTime = c.LastTransitionTime.UTC().Truncate(time.Second)
-	out := make([]Condition, 0, len(conds)+1)
-	for _, old := range conds {
-		if old.Type != c.Type {
-			out = append(out, old)
-			continue
-		}
-		if old.Status == c.Status {
-			c.LastTransitionTime = old.LastTransitionTime
-		}
-	}
-	out = append(out, c)
-	slices.SortStableFunc(out, func(a, b Condition) int { return cmp.Compare(a.Type, b.Type) })
-	return out
-}
-
-// FindCondition returns the condition of type typ in conds.
-func FindCondition(conds []Condition, typ string) (Condition, bool) {
-	for _, c := range conds {
-		if c.Type == typ {
-			return c, true
-		}
-	}
-	return Condition{}, false
-}
 
 // App is the content of app.yaml: the whole picture.
 type App struct {
@@ -81,6 +26,17 @@ type App struct {
 	Conditions         []Condition  `yaml:"conditions" json:"conditions"` // sorted by type (SetCondition)
 	VM                 VMStatus     `yaml:"vm" json:"vm"`
 	Engine             EngineStatus `yaml:"engine" json:"engine"`
+	// Applying is set while a change is being applied (a VM restart, an
+	// engine reload...), and gone once it is really in force.
+	Applying *Applying `yaml:"applying,omitempty" json:"applying,omitempty"`
+}
+
+// Applying says which change is being applied: the generation it belongs
+// to, its effect (the vocabulary of package effect) and the keys.
+type Applying struct {
+	Generation int64    `yaml:"generation" json:"generation"`
+	Effect     string   `yaml:"effect" json:"effect"`
+	Keys       []string `yaml:"keys" json:"keys"` // in plan order
 }
 
 // DaemonInfo identifies the daemon that wrote the status.

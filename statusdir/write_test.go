@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rddproject/rdd/atomicfile"
 )
 
 // oldTime is set as the modification time of files whose untouched state a
@@ -148,10 +150,10 @@ func TestOpen(t *testing.T) {
 	t.Run("removes temporary files", func(t *testing.T) {
 		root := filepath.Join(t.TempDir(), "status")
 		mustWrite(t, filepath.Join(root, AppFile), "app")
-		mustWrite(t, filepath.Join(root, TempPrefix+"app.yaml-123"), "torn")
+		mustWrite(t, filepath.Join(root, atomicfile.TempPrefix+"app.yaml-123"), "torn")
 		mustWrite(t, filepath.Join(root, ContainersDir, "web.yaml"), "web")
-		mustWrite(t, filepath.Join(root, ContainersDir, TempPrefix+"web.yaml-abc"), "torn")
-		mustWrite(t, filepath.Join(root, ImagesDir, "deep", TempPrefix+"x"), "torn")
+		mustWrite(t, filepath.Join(root, ContainersDir, atomicfile.TempPrefix+"web.yaml-abc"), "torn")
+		mustWrite(t, filepath.Join(root, ImagesDir, "deep", atomicfile.TempPrefix+"x"), "torn")
 		if _, err := Open(root); err != nil {
 			t.Fatal(err)
 		}
@@ -199,7 +201,7 @@ func TestWriteFile(t *testing.T) {
 		})
 	}
 	for _, rel := range listTree(t, d.Root()) {
-		if strings.Contains(rel, TempPrefix) {
+		if strings.Contains(rel, atomicfile.TempPrefix) {
 			t.Errorf("temporary file %q left behind", rel)
 		}
 	}
@@ -213,7 +215,7 @@ func TestWriteFileRejectsPaths(t *testing.T) {
 	}
 	for _, rel := range []string{
 		"", ".", "..", "../x", "/abs", "a/../b", "a//b", "a/", "./a", "a/.",
-		TempPrefix + "x", "a/" + TempPrefix + "x", `a\b`, "a\x00b", filepath.Join(tmp, "x"),
+		atomicfile.TempPrefix + "x", "a/" + atomicfile.TempPrefix + "x", `a\b`, "a\x00b", filepath.Join(tmp, "x"),
 	} {
 		if changed, err := d.WriteFile(rel, []byte("x")); err == nil || changed {
 			t.Errorf("WriteFile(%q) = %v, %v; want an error", rel, changed, err)
@@ -536,9 +538,9 @@ func TestSyncDir(t *testing.T) {
 		},
 		{
 			name:   "temporary files are left alone",
-			before: []file{{TempPrefix + "web.yaml-1", "t"}},
+			before: []file{{atomicfile.TempPrefix + "web.yaml-1", "t"}},
 			objs:   map[string][]byte{},
-			after:  []file{{TempPrefix + "web.yaml-1", "t"}},
+			after:  []file{{atomicfile.TempPrefix + "web.yaml-1", "t"}},
 		},
 	}
 	for _, tt := range tests {
@@ -565,7 +567,7 @@ func TestSyncDir(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			changes, err := d.SyncDir(ContainersDir, tt.objs)
+			changes, err := d.syncObjects(ContainersDir, tt.objs)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -577,7 +579,7 @@ func TestSyncDir(t *testing.T) {
 				got = append(got, file{e, mustRead(t, filepath.Join(dir, e))})
 			}
 			if !slices.Equal(got, tt.after) {
-				t.Fatalf("after SyncDir: %q, want %q", got, tt.after)
+				t.Fatalf("after syncObjects: %q, want %q", got, tt.after)
 			}
 			for _, f := range tt.before {
 				if slices.Contains(tt.after, f) {
@@ -590,8 +592,8 @@ func TestSyncDir(t *testing.T) {
 			if got := mustRead(t, victim); got != "original" {
 				t.Fatalf("written through a link: %q", got)
 			}
-			if changes, err := d.SyncDir(ContainersDir, tt.objs); err != nil || changes != 0 {
-				t.Fatalf("second SyncDir = %d, %v; want 0, nil", changes, err)
+			if changes, err := d.syncObjects(ContainersDir, tt.objs); err != nil || changes != 0 {
+				t.Fatalf("second syncObjects = %d, %v; want 0, nil", changes, err)
 			}
 		})
 	}
@@ -602,9 +604,9 @@ func TestSyncDirLinkedDir(t *testing.T) {
 	outside := t.TempDir()
 	mustWrite(t, filepath.Join(outside, "web.yaml"), "original")
 	mustSymlink(t, outside, filepath.Join(d.Root(), ContainersDir))
-	changes, err := d.SyncDir(ContainersDir, map[string][]byte{"web": []byte("new"), "db": nil})
+	changes, err := d.syncObjects(ContainersDir, map[string][]byte{"web": []byte("new"), "db": nil})
 	if err != nil || changes != 1 {
-		t.Fatalf("SyncDir = %d, %v; want 1, nil", changes, err)
+		t.Fatalf("syncObjects = %d, %v; want 1, nil", changes, err)
 	}
 	if got := mustRead(t, filepath.Join(outside, "web.yaml")); got != "original" {
 		t.Fatalf("written through a link: %q", got)
@@ -620,12 +622,12 @@ func TestSyncDirLinkedDir(t *testing.T) {
 func TestSyncDirErrors(t *testing.T) {
 	d := openDir(t)
 	for _, sub := range []string{"", ".", "..", "../x", "/x"} {
-		if _, err := d.SyncDir(sub, nil); err == nil {
-			t.Errorf("SyncDir(%q) succeeded", sub)
+		if _, err := d.syncObjects(sub, nil); err == nil {
+			t.Errorf("syncObjects(%q) succeeded", sub)
 		}
 	}
-	if _, err := d.SyncDir(ContainersDir, map[string][]byte{"": []byte("x")}); err == nil {
-		t.Error("SyncDir with an empty name succeeded")
+	if _, err := d.syncObjects(ContainersDir, map[string][]byte{"": []byte("x")}); err == nil {
+		t.Error("syncObjects with an empty name succeeded")
 	}
 }
 

@@ -31,11 +31,11 @@ func TestFIFO(t *testing.T) {
 	}
 	must(t)(d.WriteYAML(AppFile, appAt(1)))
 	must(t)(d.SetVerdict(ReadyMarker, Marker{Digest: "sha256:1"}))
-	if n, err := d.SyncDir(ContainersDir, map[string][]byte{"web": []byte("x")}); err != nil || n != 1 {
-		t.Fatalf("SyncDir over a FIFO = %d, %v", n, err)
+	if n, err := d.syncObjects(ContainersDir, map[string][]byte{"web": []byte("x")}); err != nil || n != 1 {
+		t.Fatalf("syncObjects over a FIFO = %d, %v", n, err)
 	}
-	if n, err := d.SyncDir(ContainersDir, map[string][]byte{"web": nil}); err != nil || n != 0 {
-		t.Fatalf("second SyncDir = %d, %v", n, err)
+	if n, err := d.syncObjects(ContainersDir, map[string][]byte{"web": nil}); err != nil || n != 0 {
+		t.Fatalf("second syncObjects = %d, %v", n, err)
 	}
 	snap, err := ReadSnapshot(d.Root())
 	if err != nil || snap.App == nil || snap.Ready == nil {

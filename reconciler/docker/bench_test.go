@@ -130,8 +130,8 @@ func quietEngine(opts ...Option) *Engine {
 // files written or removed.
 func writeAll(b *testing.B, dir *statusdir.Dir, res reconciler.EngineResult) int {
 	n := 0
-	for sub, files := range res.Mirrors {
-		c, err := dir.SyncDirDelta(sub, files, res.Deltas[sub])
+	for _, m := range res.Mirrors {
+		c, err := dir.SyncMirror(m)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -157,7 +157,7 @@ func BenchmarkFullSync(b *testing.B) {
 	}
 	ctx := context.Background()
 	res := e.Reconcile(ctx, moby(true), w.d.socket)
-	if res.Reason != reconciler.EngineConnected {
+	if res.Reason != statusdir.EngineConnected {
 		b.Fatalf("%s: %s", res.Reason, res.Message)
 	}
 	writeAll(b, dir, res)
@@ -204,8 +204,8 @@ func BenchmarkFullSync(b *testing.B) {
 		t0 := time.Now()
 		res := e.Reconcile(ctx, moby(true), w.d.socket)
 		tSync += time.Since(t0)
-		if res.Reason != reconciler.EngineConnected || len(res.Mirrors[statusdir.ContainersDir]) != w.containers {
-			b.Fatalf("%s: %s (%d containers)", res.Reason, res.Message, len(res.Mirrors[statusdir.ContainersDir]))
+		if cm, _ := mirrorOf(res, statusdir.ContainersDir); res.Reason != statusdir.EngineConnected || len(cm.Files) != w.containers {
+			b.Fatalf("%s: %s (%d containers)", res.Reason, res.Message, len(cm.Files))
 		}
 		t0 = time.Now()
 		written += writeAll(b, dir, res)
@@ -262,7 +262,7 @@ func BenchmarkNoopResync(b *testing.B) {
 
 // BenchmarkEventLatency: from a docker call (a rename, which changes one
 // file name) returning to the new status file being on disk, through the
-// event stream, a wake-up, a pass and SyncDir. Reported: p50-ms and p99-ms,
+// event stream, a wake-up, a pass and SyncMirror. Reported: p50-ms and p99-ms,
 // next to the docker call itself (api-ms/op).
 func BenchmarkEventLatency(b *testing.B) {
 	w := benchEngine(b)
@@ -278,7 +278,7 @@ func BenchmarkEventLatency(b *testing.B) {
 		}
 	}
 	h.start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	target := w.names[0]
 	h.waitFile(statusdir.ContainersDir, target)
 	fw, err := fsnotify.NewWatcher()

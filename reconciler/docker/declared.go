@@ -16,69 +16,10 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
-)
-
-// Declaration is what the file of a declared object adds to what the
-// engine shows of it: that it is declared, its declared state, one
-// condition saying whether it is in that state and why not, and, for
-// containers, how often rdd brought it back after it left that state. The
-// fields are left out of the files of undeclared objects. Nothing in it
-// changes from one pass to the next unless the object or its declaration
-// does, so a settled object's file is never rewritten.
-type Declaration struct {
-	Declared  bool             `yaml:"declared,omitempty" json:"declared,omitempty"`
-	Desired   string           `yaml:"desired,omitempty" json:"desired,omitempty"` // the state desired.yaml declares
-	Condition *ObjectCondition `yaml:"condition,omitempty" json:"condition,omitempty"`
-	// Corrections counts the actions rdd took on a container of this name
-	// after the first one that brought it to its declared state (under the
-	// current declaration, since the daemon started): each is an
-	// out-of-band change undone (a `docker stop` of a container declared
-	// running), or a container that left its state by itself (it died).
-	Corrections    int       `yaml:"corrections,omitempty" json:"corrections,omitempty"`
-	LastCorrection time.Time `yaml:"lastCorrection,omitempty" json:"lastCorrection,omitempty"`
-}
-
-// ObjectCondition says whether a declared object is in its declared state:
-// status True (it is), Unknown (on its way: a pull, a restart, a backoff),
-// or False (it cannot get there as things stand; the failed marker names
-// it). Reason is one word (the Reason* constants), Message the detail.
-type ObjectCondition struct {
-	Status  string `yaml:"status" json:"status"`
-	Reason  string `yaml:"reason" json:"reason"`
-	Message string `yaml:"message,omitempty" json:"message,omitempty"`
-}
-
-// MissingFile is the file of a declared object that the engine does not
-// have: a container declared but not created (reason NotFound), a volume
-// whose creation failed, an image being pulled. Containers and volumes
-// carry their name, images their tag, as the files of existing objects do.
-// Objects declared absent and gone have no file.
-type MissingFile struct {
-	Name        string `yaml:"name,omitempty" json:"name,omitempty"`
-	Tag         string `yaml:"tag,omitempty" json:"tag,omitempty"`
-	Declaration `yaml:",inline"`
-}
-
-// Reasons of declared objects' conditions. The verdict's failed marker
-// carries the reason of the first failed object.
-const (
-	ReasonInState      = "InState"                     // True: in its declared state
-	ReasonWaiting      = "Waiting"                     // Unknown: dockerd is moving it (restarting, removing)
-	ReasonBackingOff   = "BackingOff"                  // Unknown: it left its state again; the next correction waits
-	ReasonPulling      = "Pulling"                     // Unknown: the image is being pulled
-	ReasonNotObserved  = "NotObserved"                 // Unknown: the engine's list of its kind is not known yet
-	ReasonNotFound     = "NotFound"                    // False: a declared container does not exist
-	ReasonCrashLoop    = "CrashLoop"                   // False: it keeps leaving its state; corrections back off
-	ReasonInUse        = "InUse"                       // False: declared absent, but containers hold it
-	ReasonConflict     = "Conflict"                    // False: it exists, but not as declared (a volume's driver or labels)
-	ReasonActionFailed = "ActionFailed"                // False: the engine refused an action; retried with backoff
-	ReasonPullFailed   = "PullFailed"                  // False: the pull failed; retried with backoff
-	ReasonDead         = "Dead"                        // False: a dead container can only be removed
-	ReasonUnexpected   = "UnexpectedState"             // False: a state, or a reference, rdd does not know (S9)
-	ReasonNotSupported = reconciler.ReasonNotSupported // False: declared objects on containerd
 )
 
 // policy holds the timing of declared objects. Tests shorten it.
@@ -182,8 +123,8 @@ func (s *objectStatus) noun() string {
 	return fmt.Sprintf("%s %q", strings.TrimSuffix(s.kind, "s"), s.name)
 }
 
-func (s *objectStatus) declaration() Declaration {
-	c := &ObjectCondition{Reason: s.reason, Message: s.message}
+func (s *objectStatus) declaration() statusdir.Declaration {
+	c := &statusdir.ObjectCondition{Reason: s.reason, Message: s.message}
 	switch s.state {
 	case reconciler.OutcomeDone:
 		c.Status = statusdir.True
@@ -192,7 +133,7 @@ func (s *objectStatus) declaration() Declaration {
 	default:
 		c.Status = statusdir.Unknown
 	}
-	return Declaration{Declared: true, Desired: s.desired, Condition: c, Corrections: s.corrections, LastCorrection: s.lastCorrection}
+	return statusdir.Declaration{Declared: true, Desired: s.desired, Condition: c, Corrections: s.corrections, LastCorrection: s.lastCorrection}
 }
 
 // enforce brings the declared objects toward their declared states, and
@@ -256,7 +197,7 @@ func (e *Engine) enforceContainers(ctx context.Context, c *conn, want map[string
 			e.decl.tracks[name] = tr
 		}
 		if m.containers == nil {
-			st.set(reconciler.OutcomePending, ReasonNotObserved, "the engine's containers are not listed yet")
+			st.set(reconciler.OutcomePending, statusdir.ReasonNotObserved, "the engine's containers are not listed yet")
 			continue
 		}
 		observed := stateMissing
@@ -301,7 +242,7 @@ func (e *Engine) enforceContainers(ctx context.Context, c *conn, want map[string
 		if j.err != nil {
 			tr.failures++
 			tr.err = j.err
-			tr.nextAt = now.Add(backoff(tr.failures, e.policy.minRetry, e.policy.maxRetry))
+			tr.nextAt = now.Add(backoff.Delay(tr.failures, e.policy.minRetry, e.policy.maxRetry))
 			e.log.Warn("declared container action failed", "name", j.name, "desired", j.desired, "err", j.err, "retry", tr.nextAt.Sub(now))
 		} else {
 			tr.failures, tr.err = 0, nil
@@ -402,11 +343,7 @@ func (e *Engine) observed(ctx context.Context, c *conn, jobs []*containerJob, no
 			delete(m.inspected, j.id)
 			delete(m.retries, j.id)
 		default:
-			f, err := containerFile(*j.inspect)
-			var data []byte
-			if err == nil {
-				data, err = statusdir.Marshal(f)
-			}
+			f, data, err := renderContainer(*j.inspect)
 			s, listed := m.containers[j.id]
 			if err != nil || !listed || f.Name != containerName(s) {
 				again[j.id] = struct{}{} // renamed meanwhile, or unreadable
@@ -449,7 +386,7 @@ func (e *Engine) correctionDelay(streak int) time.Duration {
 	if streak <= 0 {
 		return 0
 	}
-	return backoff(streak, e.policy.minCorrection, e.policy.maxCorrection)
+	return backoff.Delay(streak, e.policy.minCorrection, e.policy.maxCorrection)
 }
 
 // containerStatus fills st from the container's observed state and its
@@ -474,12 +411,12 @@ func (e *Engine) containerStatus(st *objectStatus, tr *track, observed string, n
 		}
 		switch {
 		case tr.streak >= p.crashLoopAfter:
-			st.set(reconciler.OutcomeFailed, ReasonCrashLoop,
+			st.set(reconciler.OutcomeFailed, statusdir.ReasonCrashLoop,
 				"keeps leaving its declared state %s: %s now, after %d corrections in a row (the last at %s); it counts as %s once it stays so for %s",
 				st.desired, describeState(observed), tr.streak, stamp(tr.lastCorrection), st.desired, p.stableFor)
 			st.requeue = stableAt
 		default:
-			st.set(reconciler.OutcomeDone, ReasonInState, "")
+			st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 			if tr.streak > 0 {
 				st.requeue = stableAt // to forget the streak on time
 			}
@@ -489,16 +426,16 @@ func (e *Engine) containerStatus(st *objectStatus, tr *track, observed string, n
 	tr.inStateSince = time.Time{}
 	switch a {
 	case actWait:
-		st.set(reconciler.OutcomePending, ReasonWaiting, "%s; waiting for dockerd to finish", describeState(observed))
+		st.set(reconciler.OutcomePending, statusdir.ReasonWaiting, "%s; waiting for dockerd to finish", describeState(observed))
 	case actNotFound:
-		st.set(reconciler.OutcomeFailed, ReasonNotFound,
+		st.set(reconciler.OutcomeFailed, statusdir.ReasonNotFound,
 			"does not exist (declared %s); rdd does not create containers: create it, and rdd brings it to %s", st.desired, st.desired)
 	case actFail:
 		if observed == stateDead {
-			st.set(reconciler.OutcomeFailed, ReasonDead,
+			st.set(reconciler.OutcomeFailed, statusdir.ReasonDead,
 				"is dead (dockerd failed to remove it) and cannot be %s; remove it and create it again", st.desired)
 		} else {
-			st.set(reconciler.OutcomeFailed, ReasonUnexpected,
+			st.set(reconciler.OutcomeFailed, statusdir.ReasonUnexpected,
 				"is in state %q, which rdd does not know how to bring to %q", observed, st.desired)
 		}
 	default:
@@ -506,13 +443,13 @@ func (e *Engine) containerStatus(st *objectStatus, tr *track, observed string, n
 		st.requeue = tr.nextAt
 		switch {
 		case tr.err != nil:
-			st.set(reconciler.OutcomeFailed, ReasonActionFailed, "%s; rdd tries again at %s", tr.err, stamp(tr.nextAt))
+			st.set(reconciler.OutcomeFailed, statusdir.ReasonActionFailed, "%s; rdd tries again at %s", tr.err, stamp(tr.nextAt))
 		case tr.streak >= p.crashLoopAfter:
-			st.set(reconciler.OutcomeFailed, ReasonCrashLoop,
+			st.set(reconciler.OutcomeFailed, statusdir.ReasonCrashLoop,
 				"keeps leaving its declared state %s: %s after %d corrections in a row (the last at %s); the next correction is at %s",
 				st.desired, describeState(observed), tr.streak, stamp(tr.lastCorrection), stamp(tr.nextAt))
 		default:
-			st.set(reconciler.OutcomePending, ReasonBackingOff, "%s after %d correction(s) in a row; the next one (%s) is at %s",
+			st.set(reconciler.OutcomePending, statusdir.ReasonBackingOff, "%s after %d correction(s) in a row; the next one (%s) is at %s",
 				describeState(observed), tr.streak, a, stamp(tr.nextAt))
 		}
 	}
@@ -549,7 +486,7 @@ func (e *Engine) enforceVolumes(ctx context.Context, c *conn, want map[string]sc
 		st := &out[i]
 		*st = objectStatus{kind: kindVolumes, name: name, desired: w.State}
 		if m.volumes == nil {
-			st.set(reconciler.OutcomePending, ReasonNotObserved, "the engine's volumes are not listed yet")
+			st.set(reconciler.OutcomePending, statusdir.ReasonNotObserved, "the engine's volumes are not listed yet")
 			continue
 		}
 		v := byName[name]
@@ -561,15 +498,15 @@ func (e *Engine) enforceVolumes(ctx context.Context, c *conn, want map[string]sc
 			if v != nil {
 				delete(e.decl.retries, key)
 				if msg := volumeMismatch(v, w); msg != "" {
-					st.set(reconciler.OutcomeFailed, ReasonConflict, "%s; rdd does not recreate a volume (its data would be lost): remove it, and rdd creates it as declared", msg)
+					st.set(reconciler.OutcomeFailed, statusdir.ReasonConflict, "%s; rdd does not recreate a volume (its data would be lost): remove it, and rdd creates it as declared", msg)
 				} else {
-					st.set(reconciler.OutcomeDone, ReasonInState, "")
+					st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 				}
 				continue
 			}
 			if r != nil && now.Before(r.at) {
 				st.requeue = r.at
-				st.set(reconciler.OutcomeFailed, ReasonActionFailed, "%v; rdd tries again at %s", r.err, stamp(r.at))
+				st.set(reconciler.OutcomeFailed, statusdir.ReasonActionFailed, "%v; rdd tries again at %s", r.err, stamp(r.at))
 				continue
 			}
 			cctx, cancel := context.WithTimeout(ctx, actionTimeout)
@@ -579,22 +516,22 @@ func (e *Engine) enforceVolumes(ctx context.Context, c *conn, want map[string]sc
 				failed(e.decl.retries, key, fmt.Errorf("create: %w", err), now)
 				r = e.decl.retries[key]
 				st.requeue = r.at
-				st.set(reconciler.OutcomeFailed, ReasonActionFailed, "%v; rdd tries again at %s", r.err, stamp(r.at))
+				st.set(reconciler.OutcomeFailed, statusdir.ReasonActionFailed, "%v; rdd tries again at %s", r.err, stamp(r.at))
 				continue
 			}
 			delete(e.decl.retries, key)
 			e.log.Info("created declared volume", "name", name, "driver", created.Driver)
 			acted = true
 			st.exists, st.vol = true, &created
-			st.set(reconciler.OutcomeDone, ReasonInState, "")
+			st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 		case "absent":
 			if v == nil {
 				delete(e.decl.retries, key)
-				st.set(reconciler.OutcomeDone, ReasonInState, "")
+				st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 				continue
 			}
 			if holders := volumeHolders(m, name); len(holders) > 0 {
-				st.set(reconciler.OutcomeFailed, ReasonInUse, "is in use by container(s) %s; rdd removes it once they are gone",
+				st.set(reconciler.OutcomeFailed, statusdir.ReasonInUse, "is in use by container(s) %s; rdd removes it once they are gone",
 					strings.Join(holders, ", "))
 				continue
 			}
@@ -613,9 +550,9 @@ func (e *Engine) enforceVolumes(ctx context.Context, c *conn, want map[string]sc
 			delete(e.decl.retries, key)
 			acted = true
 			st.exists, st.vol = false, nil
-			st.set(reconciler.OutcomeDone, ReasonInState, "")
+			st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 		default:
-			st.set(reconciler.OutcomeFailed, ReasonUnexpected, "declared state %q is not present or absent", w.State)
+			st.set(reconciler.OutcomeFailed, statusdir.ReasonUnexpected, "declared state %q is not present or absent", w.State)
 		}
 	}
 	if acted {
@@ -697,7 +634,7 @@ func (e *Engine) enforceImages(ctx context.Context, c *conn, want map[string]sch
 	var out []objectStatus
 	for _, ref := range slices.Sorted(maps.Keys(bad)) {
 		st := objectStatus{kind: kindImages, name: ref, desired: want[ref].State}
-		st.set(reconciler.OutcomeFailed, ReasonUnexpected, "is not an image reference dockerd accepts: %v", bad[ref])
+		st.set(reconciler.OutcomeFailed, statusdir.ReasonUnexpected, "is not an image reference dockerd accepts: %v", bad[ref])
 		out = append(out, st)
 	}
 	acted := false
@@ -707,12 +644,12 @@ func (e *Engine) enforceImages(ctx context.Context, c *conn, want map[string]sch
 		desired := want[refs[0]].State
 		st := objectStatus{kind: kindImages, name: key, desired: desired}
 		if len(refs) > 1 && slices.ContainsFunc(refs, func(r string) bool { return want[r].State != desired }) {
-			st.set(reconciler.OutcomeFailed, ReasonConflict, "is declared both present and absent (as %s)", strings.Join(refs, ", "))
+			st.set(reconciler.OutcomeFailed, statusdir.ReasonConflict, "is declared both present and absent (as %s)", strings.Join(refs, ", "))
 			out = append(out, st)
 			continue
 		}
 		if m.images == nil {
-			st.set(reconciler.OutcomePending, ReasonNotObserved, "the engine's images are not listed yet")
+			st.set(reconciler.OutcomePending, statusdir.ReasonNotObserved, "the engine's images are not listed yet")
 			out = append(out, st)
 			continue
 		}
@@ -722,31 +659,31 @@ func (e *Engine) enforceImages(ctx context.Context, c *conn, want map[string]sch
 		case "present":
 			if img != nil {
 				c.pulls.forget(func(k string) bool { return k != key })
-				st.set(reconciler.OutcomeDone, ReasonInState, "")
+				st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 				break
 			}
 			running, at, err := c.pulls.status(key)
 			switch {
 			case running:
-				st.set(reconciler.OutcomePending, ReasonPulling, "pulling (progress in the daemon log)")
+				st.set(reconciler.OutcomePending, statusdir.ReasonPulling, "pulling (progress in the daemon log)")
 			case err != nil && now.Before(at):
 				st.requeue = at
-				st.set(reconciler.OutcomeFailed, ReasonPullFailed, "%v; rdd pulls again at %s", err, stamp(at))
+				st.set(reconciler.OutcomeFailed, statusdir.ReasonPullFailed, "%v; rdd pulls again at %s", err, stamp(at))
 			default:
 				c.pulls.start(c.cli, key)
-				st.set(reconciler.OutcomePending, ReasonPulling, "pulling (progress in the daemon log)")
+				st.set(reconciler.OutcomePending, statusdir.ReasonPulling, "pulling (progress in the daemon log)")
 			}
 		case "absent":
 			if img == nil {
 				delete(e.decl.retries, kindImages+"/"+key)
-				st.set(reconciler.OutcomeDone, ReasonInState, "")
+				st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 				break
 			}
 			if len(realTags(img.RepoTags)) <= 1 {
 				// Removing the last tag removes the image, which dockerd
 				// refuses while a container uses it.
 				if holders := imageHolders(m, img.ID); len(holders) > 0 {
-					st.set(reconciler.OutcomeFailed, ReasonInUse, "is in use by container(s) %s; rdd removes it once they are gone",
+					st.set(reconciler.OutcomeFailed, statusdir.ReasonInUse, "is in use by container(s) %s; rdd removes it once they are gone",
 						strings.Join(holders, ", "))
 					break
 				}
@@ -767,9 +704,9 @@ func (e *Engine) enforceImages(ctx context.Context, c *conn, want map[string]sch
 			delete(e.decl.retries, rkey)
 			acted = true
 			st.exists, st.img = false, nil
-			st.set(reconciler.OutcomeDone, ReasonInState, "")
+			st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 		default:
-			st.set(reconciler.OutcomeFailed, ReasonUnexpected, "declared state %q is not present or absent", desired)
+			st.set(reconciler.OutcomeFailed, statusdir.ReasonUnexpected, "declared state %q is not present or absent", desired)
 		}
 		out = append(out, st)
 	}
@@ -857,7 +794,7 @@ func outcome(sts []objectStatus) (reconciler.Outcome, time.Time) {
 	case len(failed) > 0:
 		return reconciler.Outcome{State: reconciler.OutcomeFailed, Reason: reason, Message: strings.Join(failed, "\n")}, next
 	case len(pending) > 0:
-		return reconciler.Outcome{State: reconciler.OutcomePending, Reason: reconciler.ReasonProgressing, Message: strings.Join(pending, "\n")}, next
+		return reconciler.Outcome{State: reconciler.OutcomePending, Reason: statusdir.ReasonProgressing, Message: strings.Join(pending, "\n")}, next
 	}
 	return reconciler.Outcome{State: reconciler.OutcomeDone}, next
 }
@@ -865,11 +802,11 @@ func outcome(sts []objectStatus) (reconciler.Outcome, time.Time) {
 // declaredFiles puts the declaration of each declared object into its
 // file: the engine's view of it with its desired state and condition, or,
 // for an object that does not exist but should, a MissingFile. The kinds
-// that were never listed are left out of files, which keeps their files as
-// they are, and so is a container whose content is not known right now.
-// The maps in files may be shared with the mirror's cache: they are
-// copied before they change.
-func (e *Engine) declaredFiles(files map[string]map[string][]byte, m *mirror, sts []objectStatus) {
+// that were never listed are statusdir.LeaveDir in files, which keeps their
+// files as they are, and so is a container whose content is not known
+// right now. The maps in files may be shared with the mirror's cache: they
+// are copied before they change.
+func (e *Engine) declaredFiles(files map[string]statusdir.Mirror, m *mirror, sts []objectStatus) {
 	copied := map[string]bool{}
 	put := func(sub, name string, v any) {
 		data, err := statusdir.Marshal(v)
@@ -877,16 +814,18 @@ func (e *Engine) declaredFiles(files map[string]map[string][]byte, m *mirror, st
 			e.log.Error("render declared object file", "dir", sub, "name", name, "err", err)
 			return
 		}
+		mi := files[sub]
 		if !copied[sub] {
-			files[sub] = maps.Clone(files[sub])
+			mi.Files = maps.Clone(mi.Files)
+			files[sub] = mi
 			copied[sub] = true
 		}
-		files[sub][name] = data
+		mi.Files[name] = statusdir.FileEntry(data)
 	}
 	for i := range sts {
 		st := &sts[i]
 		sub := st.kind
-		if _, listed := files[sub]; !listed || st.reason == ReasonNotObserved {
+		if files[sub].Leave || st.reason == statusdir.ReasonNotObserved {
 			continue
 		}
 		decl := st.declaration()
@@ -910,9 +849,9 @@ func (e *Engine) declaredFiles(files map[string]map[string][]byte, m *mirror, st
 		case st.desired == wantAbsent: // "absent" for every kind
 			// Gone, as declared: no file.
 		case st.kind == kindImages:
-			put(sub, st.name, MissingFile{Tag: st.name, Declaration: decl})
+			put(sub, st.name, statusdir.MissingFile{Tag: st.name, Declaration: decl})
 		default:
-			put(sub, st.name, MissingFile{Name: st.name, Declaration: decl})
+			put(sub, st.name, statusdir.MissingFile{Name: st.name, Declaration: decl})
 		}
 	}
 }
@@ -924,6 +863,6 @@ func unsupported(d *schema.Desired) reconciler.Outcome {
 	if n == 0 {
 		return reconciler.Outcome{State: reconciler.OutcomeDone}
 	}
-	return reconciler.Outcome{State: reconciler.OutcomeFailed, Reason: ReasonNotSupported, Message: fmt.Sprintf(
+	return reconciler.Outcome{State: reconciler.OutcomeFailed, Reason: statusdir.ReasonNotSupported, Message: fmt.Sprintf(
 		"containerEngine.name is containerd: the %d declared container(s), volume(s) and image(s) are enforced on moby only", n)}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
+	"github.com/rddproject/rdd/statusdir"
 )
 
 // loopbackRegistry serves the registry API from memory on 127.0.0.1 for
@@ -84,7 +85,7 @@ func TestDeclaredImages(t *testing.T) {
 	f := newFixture(t, sharedSocket())
 	var logs logBuffer
 	h := newHarness(t, sharedSocket(), WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 
 	reg := loopbackRegistry(t)
 	repo := reg + "/" + uniq("rddtest-pull")
@@ -94,7 +95,7 @@ func TestDeclaredImages(t *testing.T) {
 	h.set(h.socket, func(d *schema.Desired) {
 		d.Images = map[string]schema.Image{ref: {State: "present"}, missing: {State: "present"}}
 	})
-	out := h.waitDeclared(reconciler.OutcomeFailed, ReasonPullFailed)
+	out := h.waitDeclared(reconciler.OutcomeFailed, statusdir.ReasonPullFailed)
 	if !strings.Contains(out.Message, `image "`+missing+`"`) {
 		t.Errorf("failed message %q does not name %s", out.Message, missing)
 	}
@@ -135,7 +136,7 @@ func TestDeclaredImages(t *testing.T) {
 	// dockerd's refusal, naming its ID, is the message until the retry.)
 	h.waitFile(containersDir, user, "name: "+user)
 	h.set(h.socket, func(d *schema.Desired) { d.Images = map[string]schema.Image{only: {State: "absent"}} })
-	out = h.waitDeclared(reconciler.OutcomeFailed, ReasonInUse)
+	out = h.waitDeclared(reconciler.OutcomeFailed, statusdir.ReasonInUse)
 	if !strings.Contains(out.Message, `image "`+only+`": is in use by container(s) `+user) {
 		t.Errorf("message %q does not name the container", out.Message)
 	}
@@ -160,7 +161,7 @@ func TestDeclaredRemoveOnce(t *testing.T) {
 	h := newHarness(t, p.socket)
 	h.e.policy.minRetry = 100 * time.Millisecond
 	h.start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	vol := uniq("rdd-gone")
 	t.Cleanup(func() { f.cli.VolumeRemove(context.Background(), vol, true) })
 	_, err := f.cli.VolumeCreate(f.ctx(), volume.CreateOptions{Name: vol})
@@ -204,7 +205,7 @@ func TestDeclaredContainerd(t *testing.T) {
 	d := &schema.Desired{Running: true, ContainerEngine: schema.ContainerEngine{Name: "containerd"},
 		Containers: map[string]schema.Container{"web": {State: "running"}}}
 	res := New().Reconcile(t.Context(), d, "/nowhere.sock")
-	if res.Declared.State != reconciler.OutcomeFailed || res.Declared.Reason != ReasonNotSupported {
+	if res.Declared.State != reconciler.OutcomeFailed || res.Declared.Reason != statusdir.ReasonNotSupported {
 		t.Errorf("declared = %+v, want Failed NotSupported", res.Declared)
 	}
 	d.Containers = nil

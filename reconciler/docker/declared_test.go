@@ -19,8 +19,10 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
+	"github.com/rddproject/rdd/statusdir"
 )
 
 // declare sets the declared containers (name -> state), leaving volumes
@@ -44,7 +46,7 @@ func (h *harness) waitDeclared(state reconciler.OutcomeState, reason string) rec
 		res, current := h.last, h.lastGen == h.gen
 		h.mu.Unlock()
 		out = res.Declared
-		return current && res.Reason == reconciler.EngineConnected && out.State == state && (reason == "" || out.Reason == reason)
+		return current && res.Reason == statusdir.EngineConnected && out.State == state && (reason == "" || out.Reason == reason)
 	})
 	return out
 }
@@ -101,7 +103,7 @@ func TestDeclaredCells(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 
 	prefix := uniq("rdd-cell")
 	made := map[string]func(name string) string{
@@ -195,10 +197,10 @@ func TestDeclaredMissing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	name := uniq("rdd-late")
 	h.declare(map[string]string{name: wantRunning})
-	out := h.waitDeclared(reconciler.OutcomeFailed, ReasonNotFound)
+	out := h.waitDeclared(reconciler.OutcomeFailed, statusdir.ReasonNotFound)
 	if !strings.Contains(out.Message, `container "`+name+`"`) || !strings.Contains(out.Message, "does not exist") {
 		t.Errorf("message %q does not name the container and say it does not exist", out.Message)
 	}
@@ -222,7 +224,7 @@ func TestDeclaredCorrection(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	name := uniq("rdd-fix")
 	id := f.create(name, nil)
 	h.declare(map[string]string{name: wantRunning})
@@ -256,7 +258,7 @@ func TestDeclaredInStateFirstCorrection(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	name := uniq("rdd-instate")
 	id := f.create(name, nil)
 	f.check("start", f.cli.ContainerStart(f.ctx(), id, container.StartOptions{}))
@@ -283,13 +285,13 @@ func TestDeclaredCrashLoop(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	name := uniq("rdd-crash")
 	id := f.create(name, nil, "/rddtest", "exit", "1")
 
 	t0 := time.Now()
 	h.declare(map[string]string{name: wantRunning})
-	out := h.waitDeclared(reconciler.OutcomeFailed, ReasonCrashLoop)
+	out := h.waitDeclared(reconciler.OutcomeFailed, statusdir.ReasonCrashLoop)
 	if !strings.Contains(out.Message, `container "`+name+`": keeps leaving its declared state running`) {
 		t.Errorf("message %q", out.Message)
 	}
@@ -304,7 +306,7 @@ func TestDeclaredCrashLoop(t *testing.T) {
 		t.Errorf("%d starts in 7s, want 3 to 5: %v", len(starts), starts)
 	}
 	for k := 2; k < len(starts); k++ {
-		if gap, least := starts[k].Sub(starts[k-1]), backoff(k-1, time.Second, time.Minute); gap < least {
+		if gap, least := starts[k].Sub(starts[k-1]), backoff.Delay(k-1, time.Second, time.Minute); gap < least {
 			t.Errorf("start %d came %s after the one before, want at least %s", k, gap, least)
 		}
 	}
@@ -326,7 +328,7 @@ func TestDeclaredVolumes(t *testing.T) {
 		}
 	})
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	_, err := f.cli.VolumeCreate(f.ctx(), volume.CreateOptions{Name: held})
 	f.check("create volume", err)
 	_, err = f.cli.VolumeCreate(f.ctx(), volume.CreateOptions{Name: clash, Labels: map[string]string{"team": "a"}})
@@ -359,7 +361,7 @@ func TestDeclaredVolumes(t *testing.T) {
 			t.Errorf("failed message %q does not say %q", out.Message, want)
 		}
 	}
-	if first := slices.Min([]string{held, clash}); first == clash && out.Reason != ReasonConflict || first == held && out.Reason != ReasonInUse {
+	if first := slices.Min([]string{held, clash}); first == clash && out.Reason != statusdir.ReasonConflict || first == held && out.Reason != statusdir.ReasonInUse {
 		t.Errorf("reason %s, want the first failed object's (%s)", out.Reason, first)
 	}
 	h.waitFile(volumesDir, held, "reason: InUse", "desired: absent")
@@ -386,7 +388,7 @@ func TestDeclaredOnePass(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	name, vol := uniq("rdd-one"), uniq("rdd-onevol")
 	t.Cleanup(func() { f.cli.VolumeRemove(context.Background(), vol, true) })
 	id := f.create(name, nil)

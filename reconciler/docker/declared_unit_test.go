@@ -17,7 +17,7 @@ func TestOutcome(t *testing.T) {
 	st := func(kind, name string, state reconciler.OutcomeState, reason, msg string, requeue time.Time) objectStatus {
 		return objectStatus{kind: kind, name: name, state: state, reason: reason, message: msg, requeue: requeue}
 	}
-	done := st(kindContainers, "a", reconciler.OutcomeDone, ReasonInState, "", time.Time{})
+	done := st(kindContainers, "a", reconciler.OutcomeDone, statusdir.ReasonInState, "", time.Time{})
 	for _, tc := range []struct {
 		name    string
 		sts     []objectStatus
@@ -26,13 +26,13 @@ func TestOutcome(t *testing.T) {
 	}{
 		{"nothing declared", nil, reconciler.Outcome{State: reconciler.OutcomeDone}, time.Time{}},
 		{"all done", []objectStatus{done}, reconciler.Outcome{State: reconciler.OutcomeDone}, time.Time{}},
-		{"pending", []objectStatus{done, st(kindImages, "x:1", reconciler.OutcomePending, ReasonPulling, "pulling", time.Time{})},
-			reconciler.Outcome{State: reconciler.OutcomePending, Reason: reconciler.ReasonProgressing, Message: `image "x:1": pulling`}, time.Time{}},
+		{"pending", []objectStatus{done, st(kindImages, "x:1", reconciler.OutcomePending, statusdir.ReasonPulling, "pulling", time.Time{})},
+			reconciler.Outcome{State: reconciler.OutcomePending, Reason: statusdir.ReasonProgressing, Message: `image "x:1": pulling`}, time.Time{}},
 		{"failed, joined per object", []objectStatus{
-			st(kindContainers, "web", reconciler.OutcomeFailed, ReasonNotFound, "does not exist", time.Time{}),
-			st(kindContainers, "db", reconciler.OutcomePending, ReasonBackingOff, "exited", t0.Add(2*time.Second)),
-			st(kindVolumes, "v", reconciler.OutcomeFailed, ReasonInUse, "is in use by container(s) db", t0.Add(time.Second)),
-		}, reconciler.Outcome{State: reconciler.OutcomeFailed, Reason: ReasonNotFound,
+			st(kindContainers, "web", reconciler.OutcomeFailed, statusdir.ReasonNotFound, "does not exist", time.Time{}),
+			st(kindContainers, "db", reconciler.OutcomePending, statusdir.ReasonBackingOff, "exited", t0.Add(2*time.Second)),
+			st(kindVolumes, "v", reconciler.OutcomeFailed, statusdir.ReasonInUse, "is in use by container(s) db", t0.Add(time.Second)),
+		}, reconciler.Outcome{State: reconciler.OutcomeFailed, Reason: statusdir.ReasonNotFound,
 			Message: "container \"web\": does not exist\nvolume \"v\": is in use by container(s) db"}, t0.Add(time.Second)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -93,7 +93,7 @@ func TestCorrectionPolicy(t *testing.T) {
 		}
 	}
 	st := status(stateRunning)
-	if st.state != reconciler.OutcomeFailed || st.reason != ReasonCrashLoop || st.corrections != 4 {
+	if st.state != reconciler.OutcomeFailed || st.reason != statusdir.ReasonCrashLoop || st.corrections != 4 {
 		t.Fatalf("after 4 corrections in a row, running for now: %+v", st)
 	}
 	again := status(stateRunning)

@@ -65,6 +65,39 @@ func (e *Engine) Plan(d *schema.Desired) []effect.Change {
 	return PlanObjects(d, o)
 }
 
+// StatusPlanner plans declared objects without a daemon, from the object
+// files in the status directory Root (reconciler.Planner, for `rdd plan`).
+// What it compares with is as old as those files.
+type StatusPlanner struct {
+	Root string
+}
+
+// Plan is PlanObjects over the object files of status/. A file that cannot
+// be read leaves its kind unknown, rather than planning from a part of it.
+func (p StatusPlanner) Plan(d *schema.Desired) []effect.Change {
+	read := func(dir string) []statusdir.Object {
+		objs, err := statusdir.ReadObjects(p.Root, dir)
+		if err != nil {
+			return nil
+		}
+		if objs == nil {
+			objs = []statusdir.Object{} // listed, and empty
+		}
+		return objs
+	}
+	var o Observed
+	if x, err := ObservedFromStatus(read(statusdir.ContainersDir), nil, nil); err == nil {
+		o.Containers = x.Containers
+	}
+	if x, err := ObservedFromStatus(nil, read(statusdir.VolumesDir), nil); err == nil {
+		o.Volumes = x.Volumes
+	}
+	if x, err := ObservedFromStatus(nil, nil, read(statusdir.ImagesDir)); err == nil {
+		o.Images = x.Images
+	}
+	return PlanObjects(d, o)
+}
+
 // ObservedFromStatus reads Observed from the object files of status/, as
 // statusdir.ReadObjects returns them (nil for a directory that is not
 // there: that kind is not known). Files of declared objects that do not
@@ -75,7 +108,7 @@ func ObservedFromStatus(containers, volumes, images []statusdir.Object) (Observe
 	if containers != nil {
 		o.Containers = map[string]string{}
 		for _, obj := range containers {
-			var f ContainerFile
+			var f statusdir.ContainerFile
 			if err := decodeObject(statusdir.ContainersDir, obj, &f); err != nil {
 				return Observed{}, err
 			}
@@ -87,7 +120,7 @@ func ObservedFromStatus(containers, volumes, images []statusdir.Object) (Observe
 	if volumes != nil {
 		o.Volumes = map[string]ObservedVolume{}
 		for _, obj := range volumes {
-			var f VolumeFile
+			var f statusdir.VolumeFile
 			if err := decodeObject(statusdir.VolumesDir, obj, &f); err != nil {
 				return Observed{}, err
 			}
@@ -99,7 +132,7 @@ func ObservedFromStatus(containers, volumes, images []statusdir.Object) (Observe
 	if images != nil {
 		o.Images = map[string]struct{}{}
 		for _, obj := range images {
-			var f ImageFile
+			var f statusdir.ImageFile
 			if err := decodeObject(statusdir.ImagesDir, obj, &f); err != nil {
 				return Observed{}, err
 			}
@@ -163,7 +196,7 @@ func PlanObjects(d *schema.Desired, o Observed) []effect.Change {
 
 func objectChange(kind, name, from, to, action, reason string) effect.Change {
 	return effect.Change{Key: schema.FormatPath([]string{kind, name, "state"}), From: from, To: to,
-		Effect: effect.Live, Action: action, Reason: reason}
+		Effect: effect.Live, Action: action, Why: reason}
 }
 
 func planContainer(name, desired string, observed map[string]string) (effect.Change, bool) {

@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/client"
 
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -147,7 +148,7 @@ func (e *Engine) Close() error {
 //     NotApplicable, and files left by moby are cleared, since they
 //     describe an engine that is not running.
 //   - the engine does not answer, or stopped answering: reason Connecting
-//     with the error, no Mirrors (the files are kept), and a requeue with
+//     with the error, every directory statusdir.LeaveDir (the files are kept), and a requeue with
 //     capped backoff. The next connection syncs everything again.
 //   - connected: reason Connected and the mirrors. The first pass of a
 //     connection is a full sync; later passes read only what events marked
@@ -164,21 +165,21 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	switch {
 	case socket == "" && !d.Running:
 		e.disconnect()
-		return reconciler.EngineResult{Status: st, Reason: reconciler.EngineStopped,
+		return reconciler.EngineResult{Status: st, Reason: statusdir.EngineStopped,
 			Message: "the engine is off (running: false); object files are cleared", Mirrors: cleared()}
 	case socket == "":
 		e.disconnect()
-		return reconciler.EngineResult{Status: st, Reason: reconciler.EngineStopped,
-			Message: "waiting for the VM to run; object files are kept"}
+		return reconciler.EngineResult{Status: st, Reason: statusdir.EngineStopped,
+			Message: "waiting for the VM to run; object files are kept", Mirrors: leaveAll()}
 	case d.ContainerEngine.Name == "containerd":
 		e.disconnect()
-		return reconciler.EngineResult{Status: st, Reason: reconciler.EngineNotApplicable,
+		return reconciler.EngineResult{Status: st, Reason: statusdir.EngineNotApplicable,
 			Message: "containerEngine.name is containerd: rdd mirrors and manages moby only", Mirrors: cleared(),
 			Declared: unsupported(d)}
 	case d.ContainerEngine.Name != "moby":
 		e.disconnect()
-		return reconciler.EngineResult{Status: st, Reason: reconciler.EngineConnectFailed,
-			Message: fmt.Sprintf("containerEngine.name %q is not an engine this build knows (moby, containerd)", d.ContainerEngine.Name)}
+		return reconciler.EngineResult{Status: st, Reason: statusdir.EngineConnectFailed,
+			Message: fmt.Sprintf("containerEngine.name %q is not an engine this build knows (moby, containerd)", d.ContainerEngine.Name), Mirrors: leaveAll()}
 	}
 
 	now := e.now()
@@ -199,8 +200,8 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 			// at the path is used on the next one; the requeue backs off.
 			e.failures++
 			e.lastErr = err.Error()
-			return reconciler.EngineResult{Status: st, Reason: reconciler.EngineConnectFailed, Message: err.Error(),
-				Requeue: backoff(e.failures, minRetry, maxReconnect)}
+			return reconciler.EngineResult{Status: st, Reason: statusdir.EngineConnectFailed, Message: err.Error(), Mirrors: leaveAll(),
+				Requeue: backoff.Delay(e.failures, minRetry, maxReconnect)}
 		}
 	}
 	if c != nil {
@@ -213,7 +214,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 			e.drop(c)
 			if now.Sub(c.since) < stableAfter {
 				e.flaps++
-				e.retryAt, e.lastErr = now.Add(backoff(e.flaps, minRetry, maxReconnect)), err.Error()
+				e.retryAt, e.lastErr = now.Add(backoff.Delay(e.flaps, minRetry, maxReconnect)), err.Error()
 			} else {
 				e.flaps = 0
 			}
@@ -231,7 +232,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 				return e.connecting(st, err.Error(), 0)
 			}
 			e.failures++
-			wait := backoff(e.failures, minRetry, maxReconnect)
+			wait := backoff.Delay(e.failures, minRetry, maxReconnect)
 			e.retryAt, e.lastErr = now.Add(wait), err.Error()
 			return e.connecting(st, err.Error(), wait)
 		}
@@ -256,7 +257,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 		// The event watcher of the next connection anchors on the
 		// engine's clock again; reconnect at once, then back off.
 		e.failures++
-		wait := backoff(e.failures, minRetry, maxReconnect)
+		wait := backoff.Delay(e.failures, minRetry, maxReconnect)
 		e.retryAt, e.lastErr = now.Add(wait), err.Error()
 		return e.connecting(st, err.Error(), wait)
 	}
@@ -266,7 +267,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	}
 	files := c.mirror.files()
 	e.declaredFiles(files, c.mirror, decl)
-	deltas := c.report(files, full)
+	c.report(files, full)
 	out, next := outcome(decl)
 	requeue := c.mirror.requeue(now)
 	if !next.IsZero() {
@@ -274,30 +275,48 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	}
 	return reconciler.EngineResult{
 		Status:   st,
-		Reason:   reconciler.EngineConnected,
+		Reason:   statusdir.EngineConnected,
 		Message:  msg,
-		Mirrors:  files,
-		Deltas:   deltas,
+		Mirrors:  inOrder(files),
 		Declared: out,
 		Requeue:  requeue,
 	}
 }
 
-// connecting is the result while the engine does not answer: no Mirrors,
-// so every object file is kept.
+// connecting is the result while the engine does not answer: every object
+// file is kept.
 func (e *Engine) connecting(st statusdir.EngineStatus, msg string, requeue time.Duration) reconciler.EngineResult {
-	return reconciler.EngineResult{Status: st, Reason: reconciler.EngineConnecting,
-		Message: fmt.Sprintf("dockerd at %s does not answer: %s", st.Socket, msg), Requeue: requeue}
+	return reconciler.EngineResult{Status: st, Reason: statusdir.EngineConnecting,
+		Message: fmt.Sprintf("dockerd at %s does not answer: %s", st.Socket, msg), Mirrors: leaveAll(), Requeue: requeue}
 }
 
-// cleared is the mirror of an engine that is off: every subdirectory empty.
-func cleared() map[string]map[string][]byte {
-	return map[string]map[string][]byte{
-		statusdir.ContainersDir: {},
-		statusdir.ImagesDir:     {},
-		statusdir.VolumesDir:    {},
-		statusdir.NamespacesDir: {},
+// cleared is the mirror of an engine that is off: every object directory
+// empty.
+func cleared() []statusdir.Mirror {
+	var out []statusdir.Mirror
+	for _, dir := range statusdir.ObjectDirs() {
+		out = append(out, statusdir.ClearDir(dir))
 	}
+	return out
+}
+
+// leaveAll is the mirror of an engine that is not known right now: every
+// object directory kept as it is.
+func leaveAll() []statusdir.Mirror {
+	var out []statusdir.Mirror
+	for _, dir := range statusdir.ObjectDirs() {
+		out = append(out, statusdir.LeaveDir(dir))
+	}
+	return out
+}
+
+// inOrder lists mirrors by directory in statusdir.ObjectDirs order.
+func inOrder(mirrors map[string]statusdir.Mirror) []statusdir.Mirror {
+	var out []statusdir.Mirror
+	for _, dir := range statusdir.ObjectDirs() {
+		out = append(out, mirrors[dir])
+	}
+	return out
 }
 
 // connect pings the engine at socket (negotiating the API version), takes

@@ -47,12 +47,12 @@ func TestReconcileWithoutEngine(t *testing.T) {
 		d       *schema.Desired
 		socket  string
 		reason  string
-		cleared bool // every subdirectory emptied; otherwise no Mirrors at all (files kept)
+		cleared bool // every subdirectory emptied; otherwise every one left as it is (files kept)
 	}{
-		{"running false", moby(false), "", reconciler.EngineStopped, true},
-		{"VM not up yet", moby(true), "", reconciler.EngineStopped, false},
-		{"containerd", &schema.Desired{Running: true, ContainerEngine: schema.ContainerEngine{Name: "containerd"}}, "/nowhere.sock", reconciler.EngineNotApplicable, true},
-		{"unknown engine", &schema.Desired{Running: true, ContainerEngine: schema.ContainerEngine{Name: "podman"}}, "/nowhere.sock", reconciler.EngineConnectFailed, false},
+		{"running false", moby(false), "", statusdir.EngineStopped, true},
+		{"VM not up yet", moby(true), "", statusdir.EngineStopped, false},
+		{"containerd", &schema.Desired{Running: true, ContainerEngine: schema.ContainerEngine{Name: "containerd"}}, "/nowhere.sock", statusdir.EngineNotApplicable, true},
+		{"unknown engine", &schema.Desired{Running: true, ContainerEngine: schema.ContainerEngine{Name: "podman"}}, "/nowhere.sock", statusdir.EngineConnectFailed, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := New().Reconcile(t.Context(), tc.d, tc.socket)
@@ -63,14 +63,14 @@ func TestReconcileWithoutEngine(t *testing.T) {
 				t.Errorf("no message")
 			}
 			if !tc.cleared {
-				if res.Mirrors != nil {
-					t.Errorf("mirrors = %v, want none (keep the files)", res.Mirrors)
+				if !leavesAll(res) {
+					t.Errorf("mirrors = %v, want every directory left (keep the files)", res.Mirrors)
 				}
 				return
 			}
 			for _, sub := range []string{containersDir, imagesDir, volumesDir, namespacesDir} {
-				if files, ok := res.Mirrors[sub]; !ok || len(files) != 0 {
-					t.Errorf("mirrors[%s] = %v, %v; want an empty map (clear)", sub, files, ok)
+				if m, ok := mirrorOf(res, sub); !ok || m.Leave || len(m.Files) != 0 {
+					t.Errorf("mirror of %s = %v, %v; want it cleared", sub, m, ok)
 				}
 			}
 		})
@@ -78,7 +78,7 @@ func TestReconcileWithoutEngine(t *testing.T) {
 }
 
 // An engine that does not answer is Connecting, keeps every file (no
-// Mirrors), and tries again with a backoff that is capped.
+// directory left as it is), and tries again with a backoff that is capped.
 func TestConnectBackoff(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), "none.sock")
 	e := New()
@@ -87,15 +87,15 @@ func TestConnectBackoff(t *testing.T) {
 	var got []time.Duration
 	for range 7 {
 		res := e.Reconcile(t.Context(), moby(true), socket)
-		if res.Reason != reconciler.EngineConnecting || res.Mirrors != nil {
-			t.Fatalf("reason %s, mirrors %v; want Connecting and none", res.Reason, res.Mirrors)
+		if res.Reason != statusdir.EngineConnecting || !leavesAll(res) {
+			t.Fatalf("reason %s, mirrors %v; want Connecting and every directory left", res.Reason, res.Mirrors)
 		}
 		if !strings.Contains(res.Message, socket) {
 			t.Errorf("message %q does not name the socket", res.Message)
 		}
 		// A pass before the backoff ends makes no new attempt.
 		early := e.Reconcile(t.Context(), moby(true), socket)
-		if early.Reason != reconciler.EngineConnecting || early.Requeue != res.Requeue {
+		if early.Reason != statusdir.EngineConnecting || early.Requeue != res.Requeue {
 			t.Errorf("early pass: %s, requeue %s; want Connecting, %s", early.Reason, early.Requeue, res.Requeue)
 		}
 		got = append(got, res.Requeue)
@@ -121,13 +121,13 @@ func TestSocketNotASocket(t *testing.T) {
 	for _, tc := range []struct {
 		path, reason, says string
 	}{
-		{file, reconciler.EngineConnectFailed, file + " is a regular file, not a socket"},
-		{dir, reconciler.EngineConnectFailed, dir + " is a directory, not a socket"},
-		{filepath.Join(dir, "missing.sock"), reconciler.EngineConnecting, "missing.sock"},
+		{file, statusdir.EngineConnectFailed, file + " is a regular file, not a socket"},
+		{dir, statusdir.EngineConnectFailed, dir + " is a directory, not a socket"},
+		{filepath.Join(dir, "missing.sock"), statusdir.EngineConnecting, "missing.sock"},
 	} {
 		res := New().Reconcile(t.Context(), moby(true), tc.path)
-		if res.Reason != tc.reason || !strings.Contains(res.Message, tc.says) || res.Mirrors != nil {
-			t.Errorf("%s: %s: %q (mirrors %v); want %s saying %q and no mirrors", tc.path, res.Reason, res.Message, res.Mirrors != nil, tc.reason, tc.says)
+		if res.Reason != tc.reason || !strings.Contains(res.Message, tc.says) || !leavesAll(res) {
+			t.Errorf("%s: %s: %q (mirrors %v); want %s saying %q and every directory left", tc.path, res.Reason, res.Message, res.Mirrors, tc.reason, tc.says)
 		}
 		if res.Requeue <= 0 {
 			t.Errorf("%s: no requeue", tc.path)
@@ -144,14 +144,14 @@ func TestSocketChangeResetsBackoff(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	e.now = func() time.Time { return now }
 	for range 6 {
-		if res := e.Reconcile(t.Context(), moby(true), bad); res.Reason != reconciler.EngineConnecting {
+		if res := e.Reconcile(t.Context(), moby(true), bad); res.Reason != statusdir.EngineConnecting {
 			t.Fatalf("bad socket: %s: %s", res.Reason, res.Message)
 		}
 		now = now.Add(time.Second) // within the backoff of the last attempts
 	}
 	good := sharedSocket()
 	res := e.Reconcile(t.Context(), moby(true), good)
-	if res.Reason != reconciler.EngineConnected {
+	if res.Reason != statusdir.EngineConnected {
 		t.Fatalf("good socket after a bad one: %s: %s; want Connected at once", res.Reason, res.Message)
 	}
 	if strings.Contains(res.Message, "none.sock") {
@@ -160,7 +160,7 @@ func TestSocketChangeResetsBackoff(t *testing.T) {
 	// And back: the bad socket's first attempt is made at once, with its
 	// own error only.
 	res = e.Reconcile(t.Context(), moby(true), bad)
-	if res.Reason != reconciler.EngineConnecting || res.Requeue != minRetry || strings.Contains(res.Message, good) {
+	if res.Reason != statusdir.EngineConnecting || res.Requeue != minRetry || strings.Contains(res.Message, good) {
 		t.Errorf("bad socket after a good one: %s, requeue %s: %q", res.Reason, res.Requeue, res.Message)
 	}
 }
@@ -181,7 +181,7 @@ func TestContainers(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	res := h.waitReason(reconciler.EngineConnected)
+	res := h.waitReason(statusdir.EngineConnected)
 	if res.Status.Version == "" || res.Status.APIVersion == "" || !strings.Contains(res.Message, res.Status.APIVersion) {
 		t.Errorf("status %+v, message %q: want the engine and API versions", res.Status, res.Message)
 	}
@@ -194,14 +194,14 @@ func TestContainers(t *testing.T) {
 		hc.PortBindings = nat.PortMap{"80/tcp": {{HostIP: "127.0.0.1"}}}
 	})
 	data := h.waitFile(containersDir, web, "state: created", "name: "+web, "id: "+id, "image: "+f.base, "rdd.test: "+web)
-	cf := decodeFile[ContainerFile](t, data)
+	cf := decodeFile[statusdir.ContainerFile](t, data)
 	if len(cf.Ports) != 2 || cf.Ports[0].Name != "80/tcp" || cf.Ports[1].Name != "443/tcp" || len(cf.Ports[0].Bindings) != 0 {
 		t.Errorf("ports of a created container = %+v; want 80/tcp, 443/tcp without bindings", cf.Ports)
 	}
 
 	f.check("start", f.cli.ContainerStart(f.ctx(), id, container.StartOptions{}))
 	data = h.waitFile(containersDir, web, "state: running")
-	cf = decodeFile[ContainerFile](t, data)
+	cf = decodeFile[statusdir.ContainerFile](t, data)
 	if len(cf.Ports) != 2 || len(cf.Ports[0].Bindings) == 0 || cf.Ports[0].Bindings[0].HostIP != "127.0.0.1" || cf.Ports[0].Bindings[0].HostPort == "" || len(cf.Ports[1].Bindings) != 0 {
 		t.Errorf("ports of a running container = %+v; want 80/tcp bound on 127.0.0.1 and 443/tcp unbound", cf.Ports)
 	}
@@ -215,7 +215,7 @@ func TestContainers(t *testing.T) {
 	h.waitFile(containersDir, web, "state: running")
 	f.check("stop", f.cli.ContainerStop(f.ctx(), id, container.StopOptions{}))
 	data = h.waitFile(containersDir, web, "state: exited", "exitCode: 0")
-	if cf = decodeFile[ContainerFile](t, data); cf.Finished.IsZero() || len(cf.Ports[0].Bindings) != 0 {
+	if cf = decodeFile[statusdir.ContainerFile](t, data); cf.Finished.IsZero() || len(cf.Ports[0].Bindings) != 0 {
 		t.Errorf("a stopped container has no finish time, or still has bindings:\n%s", data)
 	}
 
@@ -251,7 +251,7 @@ func TestImages(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 
 	repo := uniq("rddtest-img")
 	baseID := func() string {
@@ -298,7 +298,7 @@ func TestVolumes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 
 	name := "My_Vol_Ume_" + strings.TrimPrefix(uniq("x"), "x-")
 	_, err := f.cli.VolumeCreate(f.ctx(), volume.CreateOptions{Name: name, Labels: map[string]string{"rdd.test": name}})
@@ -321,7 +321,7 @@ func TestEngineOffAndOn(t *testing.T) {
 	socket := sharedSocket()
 	f := newFixture(t, socket)
 	h := newHarness(t, socket).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	name := uniq("rdd-onoff")
 	f.create(name, nil)
 	vol := uniq("rdd-onoff")
@@ -342,7 +342,7 @@ func TestEngineOffAndOn(t *testing.T) {
 	}
 	restored := func() {
 		t.Helper()
-		h.waitReason(reconciler.EngineConnected)
+		h.waitReason(statusdir.EngineConnected)
 		if c := h.waitFile(containersDir, name); string(c) != string(c0) {
 			t.Errorf("container file came back different:\n%s\nwas:\n%s", c, c0)
 		}
@@ -353,21 +353,21 @@ func TestEngineOffAndOn(t *testing.T) {
 	}
 
 	h.set("", func(d *schema.Desired) { d.Running = true })
-	h.waitReason(reconciler.EngineStopped)
+	h.waitReason(statusdir.EngineStopped)
 	if h.file(containersDir, name) == nil {
 		t.Errorf("a VM that is not up yet cleared the mirrors")
 	}
 
 	h.set("", func(d *schema.Desired) { d.Running = false })
 	h.waitFor("every mirror cleared", empty)
-	if res, _, _ := h.result(); res.Reason != reconciler.EngineStopped {
+	if res, _, _ := h.result(); res.Reason != statusdir.EngineStopped {
 		t.Errorf("reason = %s, want Stopped", res.Reason)
 	}
 	h.set(socket, func(d *schema.Desired) { d.Running = true })
 	restored()
 
 	h.set(socket, func(d *schema.Desired) { d.ContainerEngine.Name = "containerd" })
-	h.waitReason(reconciler.EngineNotApplicable)
+	h.waitReason(statusdir.EngineNotApplicable)
 	h.waitFor("every mirror cleared", empty)
 	h.set(socket, func(d *schema.Desired) { d.ContainerEngine.Name = "moby" })
 	restored()
@@ -384,7 +384,7 @@ func TestInspectFaults(t *testing.T) {
 	xid := f.create(x, nil)
 	f.create(y, nil)
 	h := newHarness(t, p.socket, WithFullSync(time.Hour)).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	h.waitFile(containersDir, x, "state: created")
 	h.waitFile(containersDir, y, "state: created")
 	if inspects, _ := p.counts(xid); inspects != 1 {
@@ -405,7 +405,7 @@ func TestInspectFaults(t *testing.T) {
 	h.waitFor("a full sync after the reconnect that fails to inspect x", func() bool {
 		_, failed := p.counts(xid)
 		res, _, _ := h.result()
-		return h.e.connects.Load() > connects && failed > 0 && res.Reason == reconciler.EngineConnected
+		return h.e.connects.Load() > connects && failed > 0 && res.Reason == statusdir.EngineConnected
 	})
 	sameStamps(t, "after a failed inspect in a full sync", before, only(stamps(t, h.dir.Root()), rel(containersDir, x), rel(containersDir, y)))
 	if res, _, _ := h.result(); !strings.Contains(res.Message, "could not be read") || !strings.Contains(res.Message, "injected fault") {
@@ -453,7 +453,7 @@ func TestListFaults(t *testing.T) {
 	f.create(y, nil)
 	h.waitFor("two failed container lists", func() bool { return p.listFailures() >= 2 })
 	res, _, _ := h.result()
-	if res.Reason != reconciler.EngineConnected || !strings.Contains(res.Message, "list containers") {
+	if res.Reason != statusdir.EngineConnected || !strings.Contains(res.Message, "list containers") {
 		t.Errorf("%s: %q; want Connected, reporting the failed list", res.Reason, res.Message)
 	}
 	if res.Requeue < 100*time.Millisecond {
@@ -548,7 +548,7 @@ func TestPrivateDockerd(t *testing.T) {
 
 	settle := func(h *harness) {
 		t.Helper()
-		h.waitReason(reconciler.EngineConnected)
+		h.waitReason(statusdir.EngineConnected)
 		h.waitFile(containersDir, name, "state: created")
 		h.waitFile(volumesDir, vol, "name: "+vol)
 		h.waitFile(imagesDir, "rddtest/private:1", "tag: rddtest/private:1")
@@ -567,7 +567,7 @@ func TestPrivateDockerd(t *testing.T) {
 			t.Errorf("%d full resyncs wrote %d files", after-passes, writtenAfter-written)
 		}
 		sameStamps(t, "after full resyncs", before, stamps(t, h.dir.Root()))
-		if res.Reason != reconciler.EngineConnected {
+		if res.Reason != statusdir.EngineConnected {
 			t.Errorf("reason = %s: %s", res.Reason, res.Message)
 		}
 	})
@@ -578,15 +578,15 @@ func TestPrivateDockerd(t *testing.T) {
 		before := stamps(t, h.dir.Root())
 
 		d.kill()
-		res := h.waitReason(reconciler.EngineConnecting)
-		if res.Mirrors != nil || !strings.Contains(res.Message, d.socket) {
-			t.Errorf("while dockerd is down: mirrors %v, message %q; want none, naming the socket", res.Mirrors, res.Message)
+		res := h.waitReason(statusdir.EngineConnecting)
+		if !leavesAll(res) || !strings.Contains(res.Message, d.socket) {
+			t.Errorf("while dockerd is down: mirrors %v, message %q; want every directory left, naming the socket", res.Mirrors, res.Message)
 		}
 		h.waitPasses(2) // reconnect attempts
 		sameStamps(t, "while dockerd is down", before, stamps(t, h.dir.Root()))
 
 		d.start(t)
-		h.waitReason(reconciler.EngineConnected) // a pass that synced everything
+		h.waitReason(statusdir.EngineConnected) // a pass that synced everything
 		sameStamps(t, "after dockerd came back", before, stamps(t, h.dir.Root()))
 		if got := len(stamps(t, h.dir.Root())); got != len(before) {
 			t.Errorf("%d files after the restart, want %d", got, len(before))
@@ -626,13 +626,34 @@ func TestWatcherEndBackoff(t *testing.T) {
 		e.now = func() time.Time { return now }
 		e.keep(ended(tc.lived))
 		res := e.Reconcile(t.Context(), moby(true), socket)
-		if res.Reason != reconciler.EngineConnecting || res.Requeue != tc.requeue || !strings.Contains(res.Message, tc.message) {
+		if res.Reason != statusdir.EngineConnecting || res.Requeue != tc.requeue || !strings.Contains(res.Message, tc.message) {
 			t.Errorf("lived %s: %s, requeue %s, %q; want Connecting, %s, %q", tc.lived, res.Reason, res.Requeue, res.Message, tc.requeue, tc.message)
 		}
 		if e.current() != nil {
 			t.Errorf("lived %s: the ended connection is still kept", tc.lived)
 		}
 	}
+}
+
+// mirrorOf is the mirror of dir in res.
+func mirrorOf(res reconciler.EngineResult, dir string) (statusdir.Mirror, bool) {
+	for _, m := range res.Mirrors {
+		if m.Dir == dir {
+			return m, true
+		}
+	}
+	return statusdir.Mirror{}, false
+}
+
+// leavesAll reports whether res names every object directory and leaves
+// each as it is.
+func leavesAll(res reconciler.EngineResult) bool {
+	for _, dir := range statusdir.ObjectDirs() {
+		if m, ok := mirrorOf(res, dir); !ok || !m.Leave {
+			return false
+		}
+	}
+	return len(res.Mirrors) == len(statusdir.ObjectDirs())
 }
 
 // A container with 80 labels of 60 KB (dockerd accepts them: a 4.8 MB
@@ -643,7 +664,7 @@ func TestHostileLabelsBounded(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, sharedSocket())
 	h := newHarness(t, sharedSocket()).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	name := uniq("rdd-labels")
 	big := strings.Repeat("v", 60<<10)
 	f.create(name, func(cfg *container.Config, _ *container.HostConfig) {
@@ -659,7 +680,7 @@ func TestHostileLabelsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got ContainerFile
+	var got statusdir.ContainerFile
 	for _, o := range objs {
 		if o.Name == name {
 			if o.Err != nil {
@@ -699,12 +720,12 @@ func TestEnginePlan(t *testing.T) {
 	if got := e.Plan(&schema.Desired{Containers: map[string]schema.Container{name: {State: "running"}}}); len(got) != 1 || got[0].From != "unknown" {
 		t.Errorf("plan before any pass = %+v, want one change from unknown", got)
 	}
-	if res := e.Reconcile(t.Context(), moby(true), sharedSocket()); res.Reason != reconciler.EngineConnected {
+	if res := e.Reconcile(t.Context(), moby(true), sharedSocket()); res.Reason != statusdir.EngineConnected {
 		t.Fatalf("%s: %s", res.Reason, res.Message)
 	}
 	got := e.Plan(&schema.Desired{Containers: map[string]schema.Container{name: {State: "running"}, f.base + "-none": {State: "absent"}}})
 	want := []effect.Change{{Key: schema.FormatPath([]string{"containers", name, "state"}), From: "created", To: "running",
-		Effect: effect.Live, Action: "start", Reason: "the engine starts it"}}
+		Effect: effect.Live, Action: "start", Why: "the engine starts it"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("plan = %+v, want %+v", got, want)
 	}

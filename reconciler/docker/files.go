@@ -18,83 +18,6 @@ import (
 	"github.com/rddproject/rdd/statusdir"
 )
 
-// ContainerFile is the content of status/containers/<name>.yaml: what
-// `docker inspect` shows of a container that a user cares about.
-type ContainerFile struct {
-	ID      string `yaml:"id" json:"id"`
-	Name    string `yaml:"name" json:"name"`
-	Image   string `yaml:"image" json:"image"`     // the reference the container was created from
-	ImageID string `yaml:"imageID" json:"imageID"` // the image it runs
-	// State is one of created, running, paused, restarting, removing,
-	// exited, dead. Any other value is copied as it is and explained in
-	// Problem (S9).
-	State    string            `yaml:"state" json:"state"`
-	ExitCode int               `yaml:"exitCode" json:"exitCode"`
-	Error    string            `yaml:"error,omitempty" json:"error,omitempty"`   // the engine's error starting or running it
-	Health   string            `yaml:"health,omitempty" json:"health,omitempty"` // starting, healthy or unhealthy, with a healthcheck
-	Ports    []Port            `yaml:"ports,omitempty" json:"ports,omitempty"`   // sorted by port number, then protocol
-	Labels   map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
-	Created  time.Time         `yaml:"created" json:"created"`
-	Started  time.Time         `yaml:"started,omitempty" json:"started,omitempty"`
-	Finished time.Time         `yaml:"finished,omitempty" json:"finished,omitempty"`
-	Problem  string            `yaml:"problem,omitempty" json:"problem,omitempty"` // set when something observed is not understood
-	// Truncated names the fields whose values were cut short to keep the
-	// file below statusdir.MaxFileSize (labels, error, ports).
-	Truncated []string `yaml:"truncated,omitempty" json:"truncated,omitempty"`
-	// Declaration is set for a container that desired.yaml declares.
-	Declaration `yaml:",inline"`
-}
-
-// Port is one container port: exposed, configured for publishing, or
-// published. Bindings are the host addresses it is published on right now
-// (only while the container runs), sorted by host IP, then host port.
-type Port struct {
-	Name     string    `yaml:"name" json:"name"` // port/protocol, such as 80/tcp
-	Bindings []Binding `yaml:"bindings,omitempty" json:"bindings,omitempty"`
-}
-
-// Binding is one host address a container port is published on.
-type Binding struct {
-	HostIP   string `yaml:"hostIP" json:"hostIP"`
-	HostPort string `yaml:"hostPort" json:"hostPort"`
-}
-
-// ImageFile is the content of status/images/<name>.yaml: one file per tag,
-// and one per image without a tag, named by its short ID.
-type ImageFile struct {
-	ID          string            `yaml:"id" json:"id"`
-	Tag         string            `yaml:"tag,omitempty" json:"tag,omitempty"` // empty for an image without tags
-	RepoDigests []string          `yaml:"repoDigests,omitempty" json:"repoDigests,omitempty"`
-	Size        int64             `yaml:"size" json:"size"`
-	Created     time.Time         `yaml:"created" json:"created"`
-	Labels      map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
-	Truncated   []string          `yaml:"truncated,omitempty" json:"truncated,omitempty"` // fields cut short, as in ContainerFile
-	// Declaration is set for a tag that desired.yaml declares.
-	Declaration `yaml:",inline"`
-}
-
-// VolumeFile is the content of status/volumes/<name>.yaml.
-type VolumeFile struct {
-	Name       string            `yaml:"name" json:"name"`
-	Driver     string            `yaml:"driver" json:"driver"`
-	Scope      string            `yaml:"scope,omitempty" json:"scope,omitempty"`
-	Mountpoint string            `yaml:"mountpoint" json:"mountpoint"`
-	Labels     map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
-	Created    time.Time         `yaml:"created,omitempty" json:"created,omitempty"`
-	Truncated  []string          `yaml:"truncated,omitempty" json:"truncated,omitempty"` // fields cut short, as in ContainerFile
-	// Declaration is set for a volume that desired.yaml declares.
-	Declaration `yaml:",inline"`
-}
-
-// NamespaceFile is the content of status/namespaces/moby.yaml: dockerd has
-// one namespace, and this file says how much it holds.
-type NamespaceFile struct {
-	Name       string `yaml:"name" json:"name"`
-	Containers int    `yaml:"containers" json:"containers"`
-	Images     int    `yaml:"images" json:"images"` // distinct images, tagged or not
-	Volumes    int    `yaml:"volumes" json:"volumes"`
-}
-
 // containerStates are the states the engine API documents.
 var containerStates = map[string]bool{
 	"created": true, "running": true, "paused": true, "restarting": true,
@@ -105,21 +28,22 @@ var containerStates = map[string]bool{
 // only place that decides which files exist: the names come from items, an
 // engine list response, and from nothing else (review I5). names gives the
 // object names of one listed item (an image has one per tag). render gives
-// the bytes of one name: nil when the content is not known right now (an
-// inspect failed), which keeps an existing file and creates none; ok false
-// when the object turned out to be gone since the list, which leaves it out.
+// the entry of one name: statusdir.KeepFile when the content is not known
+// right now (an inspect failed), which keeps an existing file and creates
+// none; ok false when the object turned out to be gone since the list,
+// which leaves it out.
 //
 // A name claimed by two items (two untagged images whose IDs share 12
-// digits) cannot have one file: its value is nil, which keeps whatever file
-// there is, and it is reported in dups (S9).
-func objectFiles[T any](items []T, names func(T) []string, render func(item T, name string) (data []byte, ok bool)) (files map[string][]byte, dups []string) {
+// digits) cannot have one file: it is statusdir.KeepFile, which keeps
+// whatever file there is, and it is reported in dups (S9).
+func objectFiles[T any](items []T, names func(T) []string, render func(item T, name string) (entry statusdir.Entry, ok bool)) (files map[string]statusdir.Entry, dups []string) {
 	count := make(map[string]int, len(items))
 	for _, it := range items {
 		for _, name := range names(it) {
 			count[name]++
 		}
 	}
-	files = make(map[string][]byte, len(count))
+	files = make(map[string]statusdir.Entry, len(count))
 	for _, it := range items {
 		for _, name := range names(it) {
 			switch {
@@ -127,11 +51,11 @@ func objectFiles[T any](items []T, names func(T) []string, render func(item T, n
 			case count[name] > 1:
 				if !slices.Contains(dups, name) {
 					dups = append(dups, name)
-					files[name] = nil
+					files[name] = statusdir.KeepFile
 				}
 			default:
-				if data, ok := render(it, name); ok {
-					files[name] = data
+				if e, ok := render(it, name); ok {
+					files[name] = e
 				}
 			}
 		}
@@ -190,25 +114,26 @@ func shortID(id string) string {
 	return id
 }
 
-// renderContainer turns an inspect response into the container's file. It
-// returns the name the engine gave the container, so that a caller can see
-// that a list and an inspect disagree (a rename in between), and the
-// problem, if any, that the file reports.
-func renderContainer(c container.InspectResponse) (name string, data []byte, problem string, err error) {
+// renderContainer turns an inspect response into the container's file:
+// its content, which says the name the engine gave the container (so that
+// a caller can see that a list and an inspect disagree, a rename in
+// between) and the problem, if any, that the file reports; and its bytes.
+// It is the one renderer of container files.
+func renderContainer(c container.InspectResponse) (statusdir.ContainerFile, []byte, error) {
 	f, err := containerFile(c)
 	if err != nil {
-		return "", nil, "", err
+		return statusdir.ContainerFile{}, nil, err
 	}
-	data, err = statusdir.Marshal(f)
-	return f.Name, data, f.Problem, err
+	data, err := statusdir.Marshal(f)
+	return f, data, err
 }
 
 // containerFile is the content of a container's file, from its inspect.
-func containerFile(c container.InspectResponse) (ContainerFile, error) {
+func containerFile(c container.InspectResponse) (statusdir.ContainerFile, error) {
 	if c.ContainerJSONBase == nil {
-		return ContainerFile{}, fmt.Errorf("inspect container: empty response")
+		return statusdir.ContainerFile{}, fmt.Errorf("inspect container: empty response")
 	}
-	f := ContainerFile{
+	f := statusdir.ContainerFile{
 		ID:      c.ID,
 		Name:    strings.TrimPrefix(c.Name, "/"),
 		ImageID: c.Image,
@@ -216,7 +141,7 @@ func containerFile(c container.InspectResponse) (ContainerFile, error) {
 	}
 	if c.Config != nil {
 		f.Image = c.Config.Image
-		f.Labels = f.boundLabels(c.Config.Labels)
+		f.Labels = boundLabels(&f, c.Config.Labels)
 	}
 	if s := c.State; s != nil {
 		f.State = string(s.Status)
@@ -246,7 +171,7 @@ func containerFile(c container.InspectResponse) (ContainerFile, error) {
 
 // ports merges the ports a container exposes, is configured to publish,
 // and publishes now, with the bindings in effect now.
-func ports(c container.InspectResponse) []Port {
+func ports(c container.InspectResponse) []statusdir.Port {
 	all := map[nat.Port][]nat.PortBinding{}
 	if c.Config != nil {
 		for p := range c.Config.ExposedPorts {
@@ -266,18 +191,18 @@ func ports(c container.InspectResponse) []Port {
 	if len(all) == 0 {
 		return nil
 	}
-	out := make([]Port, 0, len(all))
+	out := make([]statusdir.Port, 0, len(all))
 	for p, bs := range all {
-		port := Port{Name: string(p)}
+		port := statusdir.Port{Name: string(p)}
 		for _, b := range bs {
-			port.Bindings = append(port.Bindings, Binding{HostIP: b.HostIP, HostPort: b.HostPort})
+			port.Bindings = append(port.Bindings, statusdir.Binding{HostIP: b.HostIP, HostPort: b.HostPort})
 		}
-		slices.SortFunc(port.Bindings, func(a, b Binding) int {
+		slices.SortFunc(port.Bindings, func(a, b statusdir.Binding) int {
 			return cmp.Or(cmp.Compare(a.HostIP, b.HostIP), compareNumeric(a.HostPort, b.HostPort))
 		})
 		out = append(out, port)
 	}
-	slices.SortFunc(out, func(a, b Port) int {
+	slices.SortFunc(out, func(a, b statusdir.Port) int {
 		an, aproto, _ := strings.Cut(a.Name, "/")
 		bn, bproto, _ := strings.Cut(b.Name, "/")
 		return cmp.Or(compareNumeric(an, bn), cmp.Compare(aproto, bproto))
@@ -307,8 +232,8 @@ func renderImage(s image.Summary, name string) ([]byte, error) {
 	return statusdir.Marshal(imageFile(s, name))
 }
 
-func imageFile(s image.Summary, name string) ImageFile {
-	f := ImageFile{
+func imageFile(s image.Summary, name string) statusdir.ImageFile {
+	f := statusdir.ImageFile{
 		ID:      s.ID,
 		Size:    s.Size,
 		Created: time.Unix(s.Created, 0).UTC(),
@@ -334,8 +259,8 @@ func renderVolume(v *volume.Volume) ([]byte, error) {
 	return statusdir.Marshal(volumeFile(v))
 }
 
-func volumeFile(v *volume.Volume) VolumeFile {
-	f := VolumeFile{
+func volumeFile(v *volume.Volume) statusdir.VolumeFile {
+	f := statusdir.VolumeFile{
 		Name:       v.Name,
 		Driver:     v.Driver,
 		Scope:      v.Scope,
@@ -406,8 +331,8 @@ func boundedLabels(labels map[string]string) (map[string]string, bool) {
 	return out, cut
 }
 
-// boundLabels is boundedLabels for a container's file, noting a cut.
-func (f *ContainerFile) boundLabels(labels map[string]string) map[string]string {
+// boundLabels is boundedLabels for a container's file f, noting a cut.
+func boundLabels(f *statusdir.ContainerFile, labels map[string]string) map[string]string {
 	out, cut := boundedLabels(labels)
 	if cut {
 		f.Truncated = append(f.Truncated, "labels")

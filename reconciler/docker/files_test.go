@@ -14,6 +14,8 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/go-connections/nat"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/rddproject/rdd/statusdir"
 )
 
 func inspectOf(state string, mod func(*container.InspectResponse)) container.InspectResponse {
@@ -39,9 +41,9 @@ func inspectOf(state string, mod func(*container.InspectResponse)) container.Ins
 	return c
 }
 
-func decodeContainer(t *testing.T, data []byte) ContainerFile {
+func decodeContainer(t *testing.T, data []byte) statusdir.ContainerFile {
 	t.Helper()
-	var f ContainerFile
+	var f statusdir.ContainerFile
 	if err := yaml.Unmarshal(data, &f); err != nil {
 		t.Fatalf("parse %s: %v", data, err)
 	}
@@ -66,10 +68,11 @@ func TestRenderContainerStates(t *testing.T) {
 		{"hibernating", true},
 	} {
 		t.Run(tc.state, func(t *testing.T) {
-			name, data, problem, err := renderContainer(inspectOf(tc.state, nil))
+			rendered, data, err := renderContainer(inspectOf(tc.state, nil))
 			if err != nil {
 				t.Fatal(err)
 			}
+			name, problem := rendered.Name, rendered.Problem
 			f := decodeContainer(t, data)
 			if name != "web" || f.Name != "web" {
 				t.Errorf("name = %q, file name = %q; want web", name, f.Name)
@@ -88,7 +91,7 @@ func TestRenderContainerStates(t *testing.T) {
 }
 
 func TestRenderContainerFields(t *testing.T) {
-	_, data, _, err := renderContainer(inspectOf("exited", func(c *container.InspectResponse) {
+	_, data, err := renderContainer(inspectOf("exited", func(c *container.InspectResponse) {
 		c.State.ExitCode = 3
 		c.State.StartedAt = "2026-01-02T03:04:06Z"
 		c.State.FinishedAt = "2026-01-02T04:04:06.5+01:00"
@@ -116,7 +119,7 @@ finished: 2026-01-02T03:04:06.5Z
 		t.Errorf("file:\n%s\nwant:\n%s", data, want)
 	}
 	// Never started: no started or finished field.
-	_, data, _, _ = renderContainer(inspectOf("created", nil))
+	_, data, _ = renderContainer(inspectOf("created", nil))
 	if bytes.Contains(data, []byte("started")) || bytes.Contains(data, []byte("finished")) {
 		t.Errorf("a created container shows times it never had:\n%s", data)
 	}
@@ -136,8 +139,8 @@ func TestRenderContainerPorts(t *testing.T) {
 			c.NetworkSettings.Ports = nat.PortMap{"80/tcp": bs, "443/tcp": nil, "53/tcp": nil}
 		}
 	}
-	_, a, _, _ := renderContainer(inspectOf("running", mod(0)))
-	_, b, _, _ := renderContainer(inspectOf("running", mod(1)))
+	_, a, _ := renderContainer(inspectOf("running", mod(0)))
+	_, b, _ := renderContainer(inspectOf("running", mod(1)))
 	if !bytes.Equal(a, b) {
 		t.Fatalf("the order of bindings changes the file:\n%s\n%s", a, b)
 	}
@@ -149,7 +152,7 @@ func TestRenderContainerPorts(t *testing.T) {
 	if got := strings.Join(names, " "); got != "53/tcp 53/udp 80/tcp 443/tcp 8080/tcp" {
 		t.Errorf("ports = %s", got)
 	}
-	want := []Binding{{"0.0.0.0", "8080"}, {"0.0.0.0", "9000"}, {"::", "8080"}}
+	want := []statusdir.Binding{{HostIP: "0.0.0.0", HostPort: "8080"}, {HostIP: "0.0.0.0", HostPort: "9000"}, {HostIP: "::", HostPort: "8080"}}
 	got := f.Ports[2].Bindings
 	if len(got) != len(want) {
 		t.Fatalf("bindings of 80/tcp = %v, want %v", got, want)
@@ -262,7 +265,7 @@ created: 2026-01-02T03:04:05Z
 }
 
 // objectFiles is the one place names come from: the list. An item whose
-// content is unknown gets nil (its file is kept), an item that vanished is
+// content is unknown gets statusdir.KeepFile (its file is kept), an item that vanished is
 // left out, and a name claimed twice is kept as it is and reported.
 func TestObjectFiles(t *testing.T) {
 	type item struct {
@@ -277,31 +280,31 @@ func TestObjectFiles(t *testing.T) {
 		{[]string{"dup"}, "D1"},
 		{[]string{"dup"}, "D2"},
 	}
-	files, dups := objectFiles(items, func(it item) []string { return it.names }, func(it item, name string) ([]byte, bool) {
+	files, dups := objectFiles(items, func(it item) []string { return it.names }, func(it item, name string) (statusdir.Entry, bool) {
 		switch it.content {
 		case "":
-			return nil, true
+			return statusdir.KeepFile, true
 		case "-":
-			return nil, false
+			return statusdir.Entry{}, false
 		}
-		return []byte(it.content + ":" + name), true
+		return statusdir.FileEntry([]byte(it.content + ":" + name)), true
 	})
 	want := map[string]string{"a": "A:a", "b": "BC:b", "c": "BC:c"}
 	for name, content := range want {
-		if string(files[name]) != content {
-			t.Errorf("files[%q] = %q, want %q", name, files[name], content)
+		if e := files[name]; e.Keep || string(e.Data) != content {
+			t.Errorf("files[%q] = %+v, want %q", name, e, content)
 		}
 	}
 	for _, name := range []string{"unknown", "dup"} {
-		if data, ok := files[name]; !ok || data != nil {
-			t.Errorf("files[%q] = %q, %v; want nil (keep the file)", name, data, ok)
+		if e, ok := files[name]; !ok || !e.Keep {
+			t.Errorf("files[%q] = %+v, %v; want KeepFile", name, e, ok)
 		}
 	}
 	if _, ok := files["gone"]; ok {
 		t.Errorf("a vanished object has an entry")
 	}
 	if len(files) != 5 {
-		t.Errorf("files has %d entries, want 5: %q", len(files), files)
+		t.Errorf("files has %d entries, want 5: %v", len(files), files)
 	}
 	if len(dups) != 1 || dups[0] != "dup" {
 		t.Errorf("dups = %q, want [dup]", dups)

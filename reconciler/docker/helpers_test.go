@@ -287,7 +287,7 @@ type harness struct {
 	lastGen int
 	written int           // files written or removed by all passes
 	passed  chan struct{} // closed at the end of each pass
-	// Time spent in Reconcile and in SyncDir by each pass.
+	// Time spent in Reconcile and in SyncMirror by each pass.
 	reconcileTimes, writeTimes []time.Duration
 }
 
@@ -352,11 +352,11 @@ func (h *harness) run(ctx context.Context, done chan struct{}) {
 		}
 		t1 := time.Now()
 		n := 0
-		for sub, files := range res.Mirrors {
-			c, err := h.dir.SyncDirDelta(sub, files, res.Deltas[sub])
+		for _, m := range res.Mirrors {
+			c, err := h.dir.SyncMirror(m)
 			n += c
 			if err != nil {
-				h.t.Errorf("sync %s: %v", sub, err)
+				h.t.Errorf("sync %s: %v", m.Dir, err)
 			}
 		}
 		h.mu.Lock()

@@ -14,6 +14,8 @@ import (
 
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+
+	"github.com/rddproject/rdd/backoff"
 )
 
 // pullLogEvery bounds how often a pull logs its progress.
@@ -85,7 +87,7 @@ func (p *pulls) start(cli *client.Client, ref string) {
 		if err != nil {
 			s.attempts++
 			s.err = err
-			s.at = p.now().Add(backoff(s.attempts, p.minRetry, p.maxRetry))
+			s.at = p.now().Add(backoff.Delay(s.attempts, p.minRetry, p.maxRetry))
 		} else {
 			s.attempts, s.err, s.at = 0, nil, time.Time{}
 		}

@@ -9,6 +9,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/volume"
+
+	"github.com/rddproject/rdd/statusdir"
 )
 
 // removal names one engine object to delete: its kind, its name, and what
@@ -63,9 +65,9 @@ func (e *Engine) removeNow(ctx context.Context, c *conn, r removal) error {
 // says something still uses the object.
 func reasonOf(err error) string {
 	if cerrdefs.IsConflict(err) {
-		return ReasonInUse
+		return statusdir.ReasonInUse
 	}
-	return ReasonActionFailed
+	return statusdir.ReasonActionFailed
 }
 
 // prune forgets the deletes whose objects the engine's lists no longer

@@ -17,7 +17,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/client"
 
-	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/statusdir"
 )
 
@@ -83,7 +82,7 @@ func TestEventPassTouchesOnlyItsFiles(t *testing.T) {
 	n := envInt("RDD_TEST_CONTAINERS", 1000)
 	names := createMany(t, cli, baseImage(t, cli, d.socket), "many", n)
 	h := newHarness(t, d.socket).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	h.waitFor(fmt.Sprintf("%d container files", n), func() bool { return h.countFiles(containersDir) == n })
 	h.wakeAndWait() // settled: nothing left in flight
 	before := stamps(t, h.dir.Root())
@@ -97,8 +96,8 @@ func TestEventPassTouchesOnlyItsFiles(t *testing.T) {
 	h.mu.Lock()
 	res := h.last
 	h.mu.Unlock()
-	if d := res.Deltas[containersDir]; d.Base == 0 || len(d.Names) > 2 {
-		t.Errorf("the event pass was not incremental: Delta %+v", d)
+	if m, _ := mirrorOf(res, containersDir); m.Delta.Base == 0 || len(m.Delta.Names) > 2 {
+		t.Errorf("the event pass was not incremental: Delta %+v", m.Delta)
 	}
 	after := stamps(t, h.dir.Root())
 	delete(before, rel(containersDir, target))
@@ -148,7 +147,7 @@ func TestScaleMirror(t *testing.T) {
 	names := createMany(t, cli, base, "scale", n)
 	t.Logf("created %d containers in %s", n, time.Since(t0).Round(time.Millisecond))
 	h := newHarness(t, d.socket).start()
-	h.waitReason(reconciler.EngineConnected)
+	h.waitReason(statusdir.EngineConnected)
 	h.waitFor(fmt.Sprintf("%d container files", n), func() bool { return h.countFiles(containersDir) == n })
 	h.wakeAndWait()
 	runtime.GC()

@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/statusdir"
 )
 
@@ -58,7 +59,7 @@ type mirror struct {
 	pending map[string]struct{}
 
 	// imageFiles and volumeFiles are rendered when their list changes.
-	imageFiles, volumeFiles map[string][]byte
+	imageFiles, volumeFiles map[string]statusdir.Entry
 	dups                    map[string][]string // names that two objects claim, by kind
 
 	nextFull       time.Time // when the next full sync is due; zero: at once
@@ -68,9 +69,9 @@ type mirror struct {
 type inspected struct {
 	name    string // the name inspect saw
 	data    []byte
-	problem string            // something in the file that is not understood (S9)
-	file    ContainerFile     // what data renders, for declared containers' files
-	sum     [sha256.Size]byte // of the inspect response data was rendered from; zero: not from a plain inspect
+	problem string                  // something in the file that is not understood (S9)
+	file    statusdir.ContainerFile // what data renders, for declared containers' files
+	sum     [sha256.Size]byte       // of the inspect response data was rendered from; zero: not from a plain inspect
 }
 
 type retry struct {
@@ -98,15 +99,7 @@ func failed(m map[string]*retry, key string, err error, now time.Time) {
 	}
 	r.attempts++
 	r.err = err
-	r.at = now.Add(backoff(r.attempts, minRetry, maxRetry))
-}
-
-func backoff(attempts int, lo, hi time.Duration) time.Duration {
-	d := lo
-	for i := 1; i < attempts && d < hi; i++ {
-		d *= 2
-	}
-	return min(d, hi)
+	r.at = now.Add(backoff.Delay(r.attempts, minRetry, maxRetry))
 }
 
 // due reports whether the retry of key is due at now.
@@ -300,7 +293,7 @@ const maxFiltered = 64
 type inspectResult struct {
 	id, name, problem string
 	data              []byte
-	file              ContainerFile
+	file              statusdir.ContainerFile
 	sum               [sha256.Size]byte // of the inspect response
 	err               error
 }
@@ -343,12 +336,11 @@ func inspectOne(ctx context.Context, cli *client.Client, id string, prev inspect
 	if known && prev.sum == sum && prev.data != nil {
 		return inspectResult{id: id, name: prev.name, data: prev.data, problem: prev.problem, file: prev.file, sum: sum}
 	}
-	f, err := containerFile(res)
+	f, data, err := renderContainer(res)
 	if err != nil {
 		return inspectResult{id: id, err: err}
 	}
-	data, err := statusdir.Marshal(f)
-	return inspectResult{id: id, name: f.Name, data: data, problem: f.Problem, file: f, sum: sum, err: err}
+	return inspectResult{id: id, name: f.Name, data: data, problem: f.Problem, file: f, sum: sum}
 }
 
 func (e *Engine) syncImages(ctx context.Context, c *conn, now time.Time) error {
@@ -362,9 +354,9 @@ func (e *Engine) syncImages(ctx context.Context, c *conn, now time.Time) error {
 	if list == nil {
 		list = []image.Summary{}
 	}
-	files, dups := objectFiles(list, imageNames, func(s image.Summary, name string) ([]byte, bool) {
+	files, dups := objectFiles(list, imageNames, func(s image.Summary, name string) (statusdir.Entry, bool) {
 		data, err := renderImage(s, name)
-		return data, err == nil // cannot fail for these plain values
+		return statusdir.FileEntry(data), err == nil // cannot fail for these plain values
 	})
 	delete(m.listRetries, kindImages)
 	m.images, m.imageFiles, m.dups[kindImages] = list, files, dups
@@ -389,51 +381,54 @@ func (e *Engine) syncVolumes(ctx context.Context, c *conn, now time.Time) error 
 	if list == nil {
 		list = []*volume.Volume{}
 	}
-	files, dups := objectFiles(list, volumeNames, func(v *volume.Volume, _ string) ([]byte, bool) {
+	files, dups := objectFiles(list, volumeNames, func(v *volume.Volume, _ string) (statusdir.Entry, bool) {
 		data, err := renderVolume(v)
-		return data, err == nil
+		return statusdir.FileEntry(data), err == nil
 	})
 	delete(m.listRetries, kindVolumes)
 	m.volumes, m.volumeFiles, m.dups[kindVolumes] = list, files, dups
 	return nil
 }
 
-// files returns the object files of every subdirectory whose list is
-// known; a subdirectory that has never been listed on this connection is
-// left out, which keeps its files as they are.
-func (m *mirror) files() map[string]map[string][]byte {
-	out := map[string]map[string][]byte{}
+// files returns the mirror of every object directory: the files of those
+// whose list is known, and statusdir.LeaveDir for one that has never been
+// listed on this connection, which keeps its files as they are.
+func (m *mirror) files() map[string]statusdir.Mirror {
+	out := map[string]statusdir.Mirror{}
+	for _, dir := range statusdir.ObjectDirs() {
+		out[dir] = statusdir.LeaveDir(dir)
+	}
 	if m.containers != nil {
 		list := slices.Collect(maps.Values(m.containers))
-		files, dups := objectFiles(list, containerNames, func(s container.Summary, name string) ([]byte, bool) {
+		files, dups := objectFiles(list, containerNames, func(s container.Summary, name string) (statusdir.Entry, bool) {
 			ent, ok := m.inspected[s.ID]
 			if !ok || ent.name != name {
-				return nil, true // not known right now: keep the file
+				return statusdir.KeepFile, true // not known right now: keep the file
 			}
-			return ent.data, true
+			return statusdir.FileEntry(ent.data), true
 		})
 		m.dups[kindContainers] = dups
-		out[statusdir.ContainersDir] = files
+		out[statusdir.ContainersDir] = statusdir.Mirror{Dir: statusdir.ContainersDir, Files: files}
 	}
 	if m.images != nil {
-		out[statusdir.ImagesDir] = m.imageFiles
+		out[statusdir.ImagesDir] = statusdir.Mirror{Dir: statusdir.ImagesDir, Files: m.imageFiles}
 	}
 	if m.volumes != nil {
-		out[statusdir.VolumesDir] = m.volumeFiles
+		out[statusdir.VolumesDir] = statusdir.Mirror{Dir: statusdir.VolumesDir, Files: m.volumeFiles}
 	}
-	ns := map[string][]byte{statusdir.MobyNamespace: nil}
+	ns := map[string]statusdir.Entry{statusdir.MobyNamespace: statusdir.KeepFile}
 	if m.containers != nil && m.images != nil && m.volumes != nil {
-		data, err := statusdir.Marshal(NamespaceFile{
+		data, err := statusdir.Marshal(statusdir.NamespaceFile{
 			Name:       statusdir.MobyNamespace,
 			Containers: len(m.containers),
 			Images:     len(m.images),
 			Volumes:    len(m.volumes),
 		})
 		if err == nil {
-			ns[statusdir.MobyNamespace] = data
+			ns[statusdir.MobyNamespace] = statusdir.FileEntry(data)
 		}
 	}
-	out[statusdir.NamespacesDir] = ns
+	out[statusdir.NamespacesDir] = statusdir.Mirror{Dir: statusdir.NamespacesDir, Files: ns}
 	return out
 }
 

@@ -36,12 +36,12 @@ func (h *Driver) Changes() <-chan struct{} { return nil }
 // running, with the socket the engine should use; it has nothing to start
 // or stop.
 func (h *Driver) Reconcile(_ context.Context, d *schema.Desired) reconciler.VMResult {
-	st := statusdir.VMStatus{Driver: "host", Status: "Stopped"}
+	st := statusdir.VMStatus{Driver: "host", Status: statusdir.VMStatusStopped}
 	if !d.Running {
-		return reconciler.VMResult{Status: st, Reason: reconciler.VMStopped, Message: "host driver: no VM; the engine is disconnected"}
+		return reconciler.VMResult{Status: st, Reason: statusdir.VMStopped, Message: "host driver: no VM; the engine is disconnected"}
 	}
-	st.Status = "Running"
-	return reconciler.VMResult{Status: st, Reason: reconciler.VMRunning, Message: "host driver: no VM", Socket: h.Socket(d)}
+	st.Status = statusdir.VMStatusRunning
+	return reconciler.VMResult{Status: st, Reason: statusdir.VMRunning, Message: "host driver: no VM", Socket: h.Socket(d)}
 }
 
 // Socket is the engine socket for d: containerEngine.socket when set (a

@@ -3,8 +3,8 @@ package host
 import (
 	"testing"
 
-	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
+	"github.com/rddproject/rdd/statusdir"
 )
 
 func TestReconcile(t *testing.T) {
@@ -13,7 +13,7 @@ func TestReconcile(t *testing.T) {
 	d := schema.Default().Defaults()
 	d.VM.Driver = "host"
 
-	if r := h.Reconcile(t.Context(), d); r.Reason != reconciler.VMStopped || r.Socket != "" {
+	if r := h.Reconcile(t.Context(), d); r.Reason != statusdir.VMStopped || r.Socket != "" {
 		t.Errorf("running=false: %+v", r)
 	}
 	d.Running = true
@@ -28,7 +28,7 @@ func TestReconcile(t *testing.T) {
 		env["DOCKER_HOST"] = tc.dockerHost
 		d.ContainerEngine.Socket = tc.socket
 		r := h.Reconcile(t.Context(), d)
-		if r.Reason != reconciler.VMRunning || r.Socket != tc.want || r.Status.Driver != "host" {
+		if r.Reason != statusdir.VMRunning || r.Socket != tc.want || r.Status.Driver != "host" {
 			t.Errorf("socket %q DOCKER_HOST %q: %+v, want socket %q", tc.socket, tc.dockerHost, r, tc.want)
 		}
 	}

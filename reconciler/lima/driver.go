@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rddproject/rdd/atomicfile"
+	"github.com/rddproject/rdd/backoff"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -207,9 +209,9 @@ func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired) reconciler.V
 		dr.collect(op)
 	}
 
-	failed := reconciler.VMStopFailed
+	failed := statusdir.VMStopFailed
 	if d.Running {
-		failed = reconciler.VMStartFailed
+		failed = statusdir.VMStartFailed
 	}
 	if dr.cfg.Home == "" {
 		return dr.result(failed, "the lima driver has no LIMA_HOME configured (an rdd bug)")
@@ -221,8 +223,9 @@ func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired) reconciler.V
 	r, err := dr.runner()
 	if err != nil {
 		if !d.Running && !dr.instanceDirExists() {
-			dr.last = statusdir.VMStatus{Driver: "lima", Instance: Name, Status: "Absent"}
-			return dr.result(reconciler.VMStopped, fmt.Sprintf("no Lima instance %q (and %v)", Name, err))
+			dr.last = statusdir.VMStatus{Driver: "lima", Instance: Name, Status: statusdir.VMStatusAbsent}
+			cause, hint, _ := strings.Cut(err.Error(), "\n") // the hint stays on its own line
+			return dr.result(statusdir.VMStopped, strings.TrimSuffix(fmt.Sprintf("no Lima instance %q; %s\n%s", Name, cause, hint), "\n"))
 		}
 		return dr.unobserved(failed, err.Error())
 	}
@@ -242,7 +245,7 @@ func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired) reconciler.V
 		dr.fail = nil
 		return dr.steady(o, p, d.Running)
 	case actRefuse:
-		res := dr.result(reconciler.VMStartFailed, refuseMessage(o, p.Changes))
+		res := dr.result(statusdir.VMStartFailed, refuseMessage(o, p.Changes))
 		if o.Status == statusRunning {
 			res.Socket = o.Applied.Socket // the engine stays connected
 		}
@@ -288,11 +291,7 @@ func (dr *Driver) collect(op *operation) {
 		if dr.fail != nil && dr.fail.key == op.key {
 			count = dr.fail.count + 1
 		}
-		wait := dr.cfg.RetryAfter
-		for i := 1; i < count && wait < maxRetryAfter; i++ {
-			wait *= 2
-		}
-		wait = min(wait, maxRetryAfter)
+		wait := backoff.Delay(count, dr.cfg.RetryAfter, maxRetryAfter)
 		msg := fmt.Sprintf("%s\nrdd tries again in %s, or at once when the desired state changes", op.failMsg, wait)
 		dr.fail = &failure{key: op.key, reason: op.failReason, message: msg, count: count, retryAt: dr.now().Add(wait)}
 		dr.log.Warn("limactl operation failed", "what", op.what, "reason", op.failReason, "retry_in", wait.String(), "err", op.failMsg)
@@ -327,7 +326,7 @@ func (dr *Driver) progress(op *operation) reconciler.VMResult {
 // steady reports an instance that is as desired.
 func (dr *Driver) steady(o observation, p decision, running bool) reconciler.VMResult {
 	if running {
-		res := dr.result(reconciler.VMRunning, fmt.Sprintf("Lima instance %q is running", Name))
+		res := dr.result(statusdir.VMRunning, fmt.Sprintf("Lima instance %q is running", Name))
 		res.Socket = o.Applied.Socket
 		return res
 	}
@@ -337,7 +336,7 @@ func (dr *Driver) steady(o observation, p decision, running bool) reconciler.VMR
 	} else if len(p.Changes) > 0 {
 		msg += "; at the next start: " + changeList(p.Changes)
 	}
-	return dr.result(reconciler.VMStopped, msg)
+	return dr.result(statusdir.VMStopped, msg)
 }
 
 func changeList(changes []Change) string {
@@ -471,7 +470,7 @@ func (dr *Driver) observe(ctx context.Context, r *runner) (observation, *instanc
 }
 
 func vmStatus(inst *instance) statusdir.VMStatus {
-	st := statusdir.VMStatus{Driver: "lima", Instance: Name, Status: "Absent"}
+	st := statusdir.VMStatus{Driver: "lima", Instance: Name, Status: statusdir.VMStatusAbsent}
 	if inst == nil {
 		return st
 	}
@@ -505,22 +504,7 @@ func writeRecord(dir string, s Spec) error {
 		return err
 	}
 	b = append(b, '\n')
-	tmp, err := os.CreateTemp(dir, RecordFile+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("write the instance's record: %w", err)
-	}
-	_, err = tmp.Write(b)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), filepath.Join(dir, RecordFile))
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.Write(filepath.Join(dir, RecordFile), b, 0o600); err != nil {
 		return fmt.Errorf("write the instance's record: %w", err)
 	}
 	return nil
@@ -532,25 +516,25 @@ func (dr *Driver) operationFor(p decision, running bool, key string) *operation 
 	inst := fmt.Sprintf("Lima instance %q", Name)
 	switch p.Action {
 	case actCreate:
-		op.reason, op.what = reconciler.VMStarting, "creating and starting "+inst
+		op.reason, op.what = statusdir.VMStarting, "creating and starting "+inst
 	case actStart:
-		op.reason, op.what = reconciler.VMStarting, "starting "+inst
+		op.reason, op.what = statusdir.VMStarting, "starting "+inst
 		if len(p.Changes) > 0 {
 			op.what += " with " + changeList(p.Changes)
 		}
 	case actRestart:
-		op.reason, op.what = reconciler.VMRestarting, "restarting "+inst+" to apply "+changeList(p.Changes)
+		op.reason, op.what = statusdir.VMRestarting, "restarting "+inst+" to apply "+changeList(p.Changes)
 	case actRecreate:
-		op.reason, op.what = reconciler.VMRestarting, "recreating "+inst+" (its disk is replaced) for "+keysOf(p.Changes, Recreate)
+		op.reason, op.what = statusdir.VMRestarting, "recreating "+inst+" (its disk is replaced) for "+keysOf(p.Changes, Recreate)
 		if others := othersThan(p.Changes, Recreate); others != "" {
 			op.what += ", with " + others
 		}
 	case actStop:
-		op.reason, op.what = reconciler.VMStopping, "stopping "+inst
+		op.reason, op.what = statusdir.VMStopping, "stopping "+inst
 	case actForceStop:
-		op.reason, op.what = reconciler.VMStopping, "stopping "+inst+" forcibly: limactl reports it Broken"
+		op.reason, op.what = statusdir.VMStopping, "stopping "+inst+" forcibly: limactl reports it Broken"
 	case actRepair:
-		op.reason, op.what = reconciler.VMRestarting, "restarting "+inst+": limactl reports it Broken"
+		op.reason, op.what = statusdir.VMRestarting, "restarting "+inst+": limactl reports it Broken"
 		if len(p.Changes) > 0 {
 			op.what += "; applying " + changeList(p.Changes)
 		}
@@ -570,15 +554,15 @@ func (dr *Driver) steps(r *runner, p decision, want Spec) []step {
 		}
 		return []step{dr.startStep(r)}
 	case actRestart:
-		return []step{dr.stopStep(r, reconciler.VMStopFailed), dr.editStep(r, want), dr.startStep(r)}
+		return []step{dr.stopStep(r, statusdir.VMStopFailed), dr.editStep(r, want), dr.startStep(r)}
 	case actRecreate:
-		return []step{dr.stopStep(r, reconciler.VMStopFailed), dr.deleteStep(r), dr.createStep(r, want), dr.startStep(r)}
+		return []step{dr.stopStep(r, statusdir.VMStopFailed), dr.deleteStep(r), dr.createStep(r, want), dr.startStep(r)}
 	case actStop:
-		return []step{dr.stopStep(r, reconciler.VMStopFailed)}
+		return []step{dr.stopStep(r, statusdir.VMStopFailed)}
 	case actForceStop:
-		return []step{dr.forceStopStep(r, reconciler.VMStopFailed)}
+		return []step{dr.forceStopStep(r, statusdir.VMStopFailed)}
 	case actRepair:
-		steps := []step{dr.forceStopStep(r, reconciler.VMStartFailed)}
+		steps := []step{dr.forceStopStep(r, statusdir.VMStartFailed)}
 		if needEdit {
 			steps = append(steps, dr.editStep(r, want))
 		}
@@ -588,7 +572,7 @@ func (dr *Driver) steps(r *runner, p decision, want Spec) []step {
 }
 
 func (dr *Driver) createStep(r *runner, want Spec) step {
-	return step{name: "limactl create", failReason: reconciler.VMStartFailed, run: func(ctx context.Context) error {
+	return step{name: "limactl create", failReason: statusdir.VMStartFailed, run: func(ctx context.Context) error {
 		if _, err := r.run(ctx, dr.cfg.StartTimeout, bytes.NewReader(Render(want)), "create", "--tty=false", "--name="+Name, "-"); err != nil {
 			return err
 		}
@@ -597,7 +581,7 @@ func (dr *Driver) createStep(r *runner, want Spec) step {
 }
 
 func (dr *Driver) editStep(r *runner, want Spec) step {
-	return step{name: "limactl edit", failReason: reconciler.VMStartFailed, run: func(ctx context.Context) error {
+	return step{name: "limactl edit", failReason: statusdir.VMStartFailed, run: func(ctx context.Context) error {
 		expr, err := editExpr(want)
 		if err != nil {
 			return err
@@ -615,7 +599,7 @@ func (dr *Driver) editStep(r *runner, want Spec) step {
 // next attempt begins clean.
 func (dr *Driver) startStep(r *runner) step {
 	timeout := dr.cfg.StartTimeout
-	return step{name: "limactl start", failReason: reconciler.VMStartFailed, run: func(ctx context.Context) error {
+	return step{name: "limactl start", failReason: statusdir.VMStartFailed, run: func(ctx context.Context) error {
 		grace := min(timeout/10, 30*time.Second)
 		_, err := r.run(ctx, timeout+grace, nil, "start", "--tty=false", "--timeout="+timeout.String(), Name)
 		var ce *cmdError
@@ -657,7 +641,7 @@ func (dr *Driver) forceStopStep(r *runner, failReason string) step {
 }
 
 func (dr *Driver) deleteStep(r *runner) step {
-	return step{name: "limactl delete", failReason: reconciler.VMStartFailed, run: func(ctx context.Context) error {
+	return step{name: "limactl delete", failReason: statusdir.VMStartFailed, run: func(ctx context.Context) error {
 		_, err := r.run(ctx, forceStopTimeout, nil, "delete", "--force", Name)
 		return err
 	}}

@@ -96,7 +96,7 @@ func desired(running bool) *schema.Desired {
 }
 
 func inProgress(reason string) bool {
-	return reason == reconciler.VMStarting || reason == reconciler.VMStopping || reason == reconciler.VMRestarting
+	return reason == statusdir.VMStarting || reason == statusdir.VMStopping || reason == statusdir.VMRestarting
 }
 
 // settle reconciles until the driver reports no operation in progress,
@@ -183,7 +183,7 @@ func (f *fixture) waitCalls(prefix string) {
 func (f *fixture) mustRun(t *testing.T, d *schema.Desired) reconciler.VMResult {
 	t.Helper()
 	r, seen := f.settle(t.Context(), f.dr, d)
-	if r.Reason != reconciler.VMRunning {
+	if r.Reason != statusdir.VMRunning {
 		t.Fatalf("want Running, got %s: %s (seen %v)", r.Reason, r.Message, seen)
 	}
 	return r
@@ -204,7 +204,7 @@ func TestCreateStartStop(t *testing.T) {
 	f := newFixture(t, nil)
 	d := desired(true)
 	first := f.dr.Reconcile(t.Context(), d)
-	if first.Reason != reconciler.VMStarting || first.Socket != "" {
+	if first.Reason != statusdir.VMStarting || first.Socket != "" {
 		t.Fatalf("first pass: want Starting without a socket, got %+v", first)
 	}
 	assertContains(t, "message", first.Message, `creating and starting Lima instance "rd"`)
@@ -227,7 +227,7 @@ func TestCreateStartStop(t *testing.T) {
 	assertContains(t, "lima.yaml", string(lima), "hostSocket: "+f.socket, StockImage)
 
 	// Idempotent: nothing but list.
-	if again := f.dr.Reconcile(t.Context(), d); again.Reason != reconciler.VMRunning || again.Message != r.Message {
+	if again := f.dr.Reconcile(t.Context(), d); again.Reason != statusdir.VMRunning || again.Message != r.Message {
 		t.Errorf("second pass: %+v", again)
 	}
 	if f.calls("create") != 1 || f.calls("start") != 1 || f.calls("stop") != 0 {
@@ -235,7 +235,7 @@ func TestCreateStartStop(t *testing.T) {
 	}
 
 	r, seen := f.settle(t.Context(), f.dr, desired(false))
-	if r.Reason != reconciler.VMStopped || r.Socket != "" || seen[0] != reconciler.VMStopping {
+	if r.Reason != statusdir.VMStopped || r.Socket != "" || seen[0] != statusdir.VMStopping {
 		t.Fatalf("running: false: %+v (seen %v)", r, seen)
 	}
 	if r.Status.Status != "Stopped" {
@@ -256,10 +256,10 @@ func TestRestartOnceOnMultiKeyChange(t *testing.T) {
 	d.VM.CPUs, d.VM.Memory = 4, "8GiB"
 	d.VM.Mounts = []schema.Mount{{Location: "/tmp", Writable: true}}
 	r, seen := f.settle(t.Context(), f.dr, d)
-	if r.Reason != reconciler.VMRunning {
+	if r.Reason != statusdir.VMRunning {
 		t.Fatalf("want Running, got %+v (seen %v)", r, seen)
 	}
-	if seen[0] != reconciler.VMRestarting {
+	if seen[0] != statusdir.VMRestarting {
 		t.Errorf("first reason %s, want Restarting", seen[0])
 	}
 	if f.calls("stop") != 1 || f.calls("edit") != 1 || f.calls("start") != 2 {
@@ -285,7 +285,7 @@ func TestDiskShrinkRefused(t *testing.T) {
 	d.VM.Disk = "50GiB"
 	d.VM.CPUs = 3 // refused along with it: nothing changes
 	r := f.dr.Reconcile(t.Context(), d)
-	if r.Reason != reconciler.VMStartFailed {
+	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "vm.disk (100GiB -> 50GiB)", "never shrink", "100GiB or more", "keeps running", "vm.cpus (2 -> 3)")
@@ -310,7 +310,7 @@ func TestStartFailure(t *testing.T) {
 	f.control("fail-start", "qemu-system-x86_64: failed to initialize kvm")
 	d := desired(true)
 	r, _ := f.settle(t.Context(), f.dr, d)
-	if r.Reason != reconciler.VMStartFailed {
+	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message,
@@ -322,7 +322,7 @@ func TestStartFailure(t *testing.T) {
 
 	// Within the pause: the same failure, a requeue, no new start.
 	again := f.dr.Reconcile(t.Context(), d)
-	if again.Reason != reconciler.VMStartFailed || again.Message != r.Message || again.Requeue <= 0 || again.Requeue > time.Minute {
+	if again.Reason != statusdir.VMStartFailed || again.Message != r.Message || again.Requeue <= 0 || again.Requeue > time.Minute {
 		t.Errorf("within the pause: %+v", again)
 	}
 	if n := f.calls("start"); n != 1 {
@@ -346,16 +346,16 @@ func TestStopFailure(t *testing.T) {
 	f.control("fail-stop", "guest agent does not answer")
 	off := desired(false)
 	r, _ := f.settle(t.Context(), f.dr, off)
-	if r.Reason != reconciler.VMStopFailed {
+	if r.Reason != statusdir.VMStopFailed {
 		t.Fatalf("want StopFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "stopping Lima instance", "limactl said:", "guest agent does not answer", "ha.stderr.log")
-	if again := f.dr.Reconcile(t.Context(), off); again.Reason != reconciler.VMStopFailed || again.Requeue <= 0 {
+	if again := f.dr.Reconcile(t.Context(), off); again.Reason != statusdir.VMStopFailed || again.Requeue <= 0 {
 		t.Errorf("within the pause: %+v", again)
 	}
 	f.control("fail-stop", "")
 	f.clock = f.clock.Add(2 * time.Minute)
-	if r, seen := f.settle(t.Context(), f.dr, off); r.Reason != reconciler.VMStopped {
+	if r, seen := f.settle(t.Context(), f.dr, off); r.Reason != statusdir.VMStopped {
 		t.Fatalf("after the pause: %+v (seen %v)", r, seen)
 	}
 }
@@ -366,7 +366,7 @@ func TestStartHangTimesOut(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.StartTimeout = 400 * time.Millisecond })
 	f.control("hang", "start")
 	r, _ := f.settle(t.Context(), f.dr, desired(true))
-	if r.Reason != reconciler.VMStartFailed {
+	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "did not finish within 400ms", "stopped forcibly")
@@ -384,7 +384,7 @@ func TestCancelMidStart(t *testing.T) {
 	f := newFixture(t, nil)
 	f.control("hang", "start")
 	ctx, cancel := context.WithCancel(t.Context())
-	if r := f.dr.Reconcile(ctx, desired(true)); r.Reason != reconciler.VMStarting {
+	if r := f.dr.Reconcile(ctx, desired(true)); r.Reason != statusdir.VMStarting {
 		t.Fatalf("want Starting, got %+v", r)
 	}
 	f.waitCalls("start")
@@ -409,12 +409,12 @@ func TestCancelMidStart(t *testing.T) {
 func TestTurnAroundDuringStart(t *testing.T) {
 	f := newFixture(t, nil)
 	f.control("start-delay", "1h")
-	if r := f.dr.Reconcile(t.Context(), desired(true)); r.Reason != reconciler.VMStarting {
+	if r := f.dr.Reconcile(t.Context(), desired(true)); r.Reason != statusdir.VMStarting {
 		t.Fatalf("want Starting, got %+v", r)
 	}
 	f.waitCalls("start")
 	r, seen := f.settle(t.Context(), f.dr, desired(false))
-	if r.Reason != reconciler.VMStopped {
+	if r.Reason != statusdir.VMStopped {
 		t.Fatalf("want Stopped, got %+v (seen %v)", r, seen)
 	}
 	if f.calls("interrupted: start rd") != 1 {
@@ -432,7 +432,7 @@ func TestAdoptRunningInstance(t *testing.T) {
 
 	dr2 := f.newDriver()
 	r := dr2.Reconcile(t.Context(), desired(true))
-	if r.Reason != reconciler.VMRunning || r.Socket != f.socket {
+	if r.Reason != statusdir.VMRunning || r.Socket != f.socket {
 		t.Fatalf("adoption: %+v", r)
 	}
 	if f.calls("stop") != 0 || f.calls("start") != 1 {
@@ -443,11 +443,11 @@ func TestAdoptRunningInstance(t *testing.T) {
 	d := desired(true)
 	d.VM.CPUs = 3
 	dr3 := f.newDriver()
-	if first := dr3.Reconcile(t.Context(), d); first.Reason != reconciler.VMRestarting {
+	if first := dr3.Reconcile(t.Context(), d); first.Reason != statusdir.VMRestarting {
 		t.Fatalf("changed while the daemon was down: %+v", first)
 	}
 	r, _ = f.settle(t.Context(), dr3, d)
-	if r.Reason != reconciler.VMRunning || r.Status.CPUs != 3 {
+	if r.Reason != statusdir.VMRunning || r.Status.CPUs != 3 {
 		t.Fatalf("after restart: %+v", r)
 	}
 }
@@ -462,7 +462,7 @@ func TestChangeWhileStopped(t *testing.T) {
 	off := desired(false)
 	off.VM.CPUs = 4
 	r := f.dr.Reconcile(t.Context(), off)
-	if r.Reason != reconciler.VMStopped {
+	if r.Reason != statusdir.VMStopped {
 		t.Fatalf("want Stopped, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "at the next start: vm.cpus (2 -> 4)")
@@ -486,7 +486,7 @@ func TestImageChangeRecreates(t *testing.T) {
 	d := desired(true)
 	d.VM.Image = &schema.VMImage{Location: "/srv/img/disk.raw", Kernel: "/srv/img/vmlinuz"}
 	first := f.dr.Reconcile(t.Context(), d)
-	if first.Reason != reconciler.VMRestarting {
+	if first.Reason != statusdir.VMRestarting {
 		t.Fatalf("want Restarting, got %+v", first)
 	}
 	assertContains(t, "message", first.Message, "recreating", "vm.image")
@@ -505,17 +505,19 @@ func TestLimactlMissing(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	f := newFixture(t, func(c *Config) { c.Limactl = "" })
 	r := f.dr.Reconcile(t.Context(), desired(true))
-	if r.Reason != reconciler.VMStartFailed {
+	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "limactl was not found on PATH", "hint:", "RDD_LIMACTL")
-	if r := f.dr.Reconcile(t.Context(), desired(false)); r.Reason != reconciler.VMStopped {
+	if r := f.dr.Reconcile(t.Context(), desired(false)); r.Reason != statusdir.VMStopped {
 		t.Errorf("running: false: %+v", r)
+	} else if first, hint, _ := strings.Cut(r.Message, "\n"); first != `no Lima instance "rd"; limactl was not found on PATH` || !strings.HasPrefix(hint, "hint: install Lima") {
+		t.Errorf("running: false: message %q, want the cause on one line and the hint on the next", r.Message)
 	}
 
 	g := newFixture(t, func(c *Config) { c.Limactl = filepath.Join(t.TempDir(), "limactl") })
 	r = g.dr.Reconcile(t.Context(), desired(true))
-	if r.Reason != reconciler.VMStartFailed {
+	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "(RDD_LIMACTL) cannot be run", "hint:")
@@ -528,7 +530,7 @@ func TestRootRefused(t *testing.T) {
 	}
 	f := newFixture(t, func(c *Config) { c.Env = nil })
 	r := f.dr.Reconcile(t.Context(), desired(true))
-	if r.Reason != reconciler.VMStartFailed {
+	if r.Reason != statusdir.VMStartFailed {
 		t.Fatalf("want StartFailed, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "must not run as the root user", "hint: limactl refuses to run as root")
@@ -541,7 +543,7 @@ func TestListFailureKeepsSocket(t *testing.T) {
 	f.mustRun(t, desired(true))
 	f.control("fail-list", "open lima.yaml: input/output error")
 	r := f.dr.Reconcile(t.Context(), desired(true))
-	if r.Reason != reconciler.VMStartFailed || r.Socket != f.socket {
+	if r.Reason != statusdir.VMStartFailed || r.Socket != f.socket {
 		t.Fatalf("want StartFailed with the socket kept, got %+v", r)
 	}
 	assertContains(t, "message", r.Message, "limactl list --json", "input/output error")

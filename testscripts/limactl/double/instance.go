@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/rddproject/rdd/atomicfile"
 )
 
 const (
@@ -63,11 +65,7 @@ func (h *home) writeState(name string, st state) error {
 }
 
 func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, b, 0o644)
 }
 
 // config is the part of lima.yaml the double understands.

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package confirm
+
+const noFollow = 0
