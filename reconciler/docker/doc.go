@@ -22,7 +22,16 @@
 // the same with 10 or 1,000 containers) and inspects only the dirty
 // containers; a full sync runs on every new connection and every fullEvery
 // (default 5 m) as the safety net for a missed event. A resync that finds
-// nothing changed renders identical bytes, so status/ sees no write.
+// nothing changed renders identical bytes, so status/ sees no write; a
+// container whose inspect response is byte for byte the last one is not
+// rendered again.
+//
+// Each Mirror of a result carries a statusdir.Delta: the objects whose
+// entry differs from this connection's previous result (delta.go). A pass
+// that follows an event therefore has statusdir write that container's
+// file and look at no other, while a full sync, and the first pass of a
+// connection, have no Delta base and compare the whole directory, undoing
+// whatever else happened to the files.
 //
 // # Which files exist
 //
