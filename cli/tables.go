@@ -40,9 +40,12 @@ daemon is running (the table is then the last one written, not current).`,
 			if err != nil {
 				return err
 			}
-			items, err := readObjects[T](h, sub)
+			items, skipped, err := readObjects[T](h, sub)
 			if err != nil {
 				return err
+			}
+			for _, err := range skipped {
+				fmt.Fprintf(a.stderr, "rdd: warning: %v (left out)\n", err)
 			}
 			slices.SortFunc(items, less)
 			switch output {
@@ -78,23 +81,31 @@ daemon is running (the table is then the last one written, not current).`,
 	return cmd
 }
 
-func readObjects[T any](h home.Home, sub string) ([]T, error) {
+// readObjects reads the object files of sub. A file that cannot be read or
+// decoded is left out and returned in skipped, so that one bad file does
+// not hide every other object.
+func readObjects[T any](h home.Home, sub string) (items []T, skipped []error, err error) {
 	objs, err := statusdir.ReadObjects(h.Status(), sub)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	items := make([]T, 0, len(objs))
+	items = make([]T, 0, len(objs))
 	for _, o := range objs {
+		if o.Err != nil {
+			skipped = append(skipped, o.Err)
+			continue
+		}
 		var it T
 		if err := yaml.Unmarshal(o.Data, &it); err != nil {
-			return nil, fmt.Errorf("read status file %s/%s: %w", sub, o.File, err)
+			skipped = append(skipped, fmt.Errorf("read status file %s/%s: %w", sub, o.File, err))
+			continue
 		}
 		items = append(items, it)
 	}
-	return items, nil
+	return items, skipped, nil
 }
 
 func (a *app) psCommand() *cobra.Command {

@@ -68,6 +68,13 @@ type fileState struct {
 type dirState struct {
 	files   map[string]fileState // by base name
 	listing *listing             // nil when the names must be read again
+
+	// The last sync of this directory that a Delta can follow (see
+	// delta.go): its token (0: none), the files it left here, and the
+	// number of times a removal made it void.
+	syncToken uint64
+	expected  map[string]struct{}
+	epoch     uint64
 }
 
 // listing is the set of names in a directory whose identity was id just

@@ -23,8 +23,10 @@ const (
 	// MaxEncodedLen bounds the length of EncodeName's result in bytes.
 	MaxEncodedLen = 200
 
-	// maxReadSize bounds the size of a status file a reader accepts.
-	maxReadSize = 4 << 20
+	// MaxFileSize bounds the size of a status file: a reader refuses a
+	// larger one, and a writer keeps its files below it (an object whose
+	// file would be larger has its longest values truncated, and says so).
+	MaxFileSize = 4 << 20
 
 	dirMode  = 0o700
 	fileMode = 0o600

@@ -17,6 +17,10 @@ type Mirror struct {
 	// Files holds the directory's objects by name; every other file in
 	// it is removed.
 	Files map[string]Entry
+	// Delta, when its Base is set, names the objects whose Entry changed
+	// since an earlier Mirror of the same directory: SyncMirror then looks
+	// at their files only, when it can (see delta.go).
+	Delta Delta
 }
 
 // Entry is one object's file in a [Mirror]: its bytes, or [KeepFile].
@@ -41,22 +45,12 @@ func FileEntry(data []byte) Entry { return Entry{Data: data} }
 var KeepFile = Entry{Keep: true}
 
 // SyncMirror writes m: nothing for LeaveDir, otherwise it makes m.Dir hold
-// exactly m.Files (see syncObjects). changes counts the files written or
-// removed.
+// exactly m.Files (see syncObjects), looking only at the files m.Delta
+// names when it follows the last sync of m.Dir (see syncDelta). changes
+// counts the files written or removed.
 func (d *Dir) SyncMirror(m Mirror) (changes int, err error) {
 	if m.Leave {
 		return 0, nil
 	}
-	objs := make(map[string][]byte, len(m.Files))
-	for name, e := range m.Files {
-		if e.Keep {
-			objs[name] = nil
-			continue
-		}
-		if e.Data == nil {
-			e.Data = []byte{}
-		}
-		objs[name] = e.Data
-	}
-	return d.syncObjects(m.Dir, objs)
+	return d.syncDelta(m.Dir, m.Files, m.Delta)
 }

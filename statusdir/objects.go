@@ -22,6 +22,10 @@ type ContainerFile struct {
 	Started  time.Time         `yaml:"started,omitempty" json:"started,omitempty"`
 	Finished time.Time         `yaml:"finished,omitempty" json:"finished,omitempty"`
 	Problem  string            `yaml:"problem,omitempty" json:"problem,omitempty"` // set when something observed is not understood
+	// Truncated names the fields whose values the writer cut short to
+	// keep the file below MaxFileSize (labels, error, ports); a cut value
+	// ends with a note of its full length.
+	Truncated []string `yaml:"truncated,omitempty" json:"truncated,omitempty"`
 	// Declaration is set for a container that desired.yaml declares.
 	Declaration `yaml:",inline"`
 }
@@ -49,6 +53,7 @@ type ImageFile struct {
 	Size        int64             `yaml:"size" json:"size"`
 	Created     time.Time         `yaml:"created" json:"created"`
 	Labels      map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
+	Truncated   []string          `yaml:"truncated,omitempty" json:"truncated,omitempty"` // fields cut short, as in ContainerFile
 	// Declaration is set for a tag that desired.yaml declares.
 	Declaration `yaml:",inline"`
 }
@@ -60,6 +65,7 @@ type VolumeFile struct {
 	Scope      string            `yaml:"scope,omitempty" json:"scope,omitempty"`
 	Mountpoint string            `yaml:"mountpoint" json:"mountpoint"`
 	Labels     map[string]string `yaml:"labels,omitempty" json:"labels,omitempty"`
+	Truncated  []string          `yaml:"truncated,omitempty" json:"truncated,omitempty"` // fields cut short, as in ContainerFile
 	Created    time.Time         `yaml:"created,omitempty" json:"created,omitempty"`
 	// Declaration is set for a volume that desired.yaml declares.
 	Declaration `yaml:",inline"`

@@ -82,14 +82,16 @@ func ReadSnapshot(root string) (Snapshot, error) {
 type Object struct {
 	File string // file name, such as "busybox%3A1.36.yaml"
 	Name string // decoded object name; "" when the file name is truncated (read the name field in Data)
-	Data []byte // the file's bytes
+	Data []byte // the file's bytes; nil when Err is set
+	Err  error  // why the file could not be read (larger than MaxFileSize, not a regular file...)
 }
 
 // ReadObjects reads the object files in the directory sub (such as
 // ContainersDir) of the status directory root, sorted by file name. Files
 // that vanish while it reads are left out; entries that are not object
-// files are skipped. A missing directory gives an error that matches
-// fs.ErrNotExist.
+// files are skipped. A file that cannot be read is returned with its Err
+// set, so that one bad file is reported and does not hide the others. A
+// missing directory gives an error that matches fs.ErrNotExist.
 func ReadObjects(root, sub string) ([]Object, error) {
 	dir := filepath.Join(root, filepath.FromSlash(sub))
 	ents, err := os.ReadDir(dir)
@@ -111,7 +113,8 @@ func ReadObjects(root, sub string) ([]Object, error) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			objs = append(objs, Object{File: file, Name: name, Err: err})
+			continue
 		}
 		objs = append(objs, Object{File: file, Name: name, Data: data})
 	}
@@ -120,7 +123,7 @@ func ReadObjects(root, sub string) ([]Object, error) {
 }
 
 // readStatusFile reads the regular file p, refusing one larger than
-// maxReadSize and never opening a FIFO or device.
+// MaxFileSize and never opening a FIFO or device.
 func readStatusFile(p string) ([]byte, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
@@ -142,12 +145,12 @@ func readStatusFile(p string) ([]byte, error) {
 }
 
 func readLimited(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxReadSize+1))
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxReadSize {
-		return nil, fmt.Errorf("larger than %d bytes", maxReadSize)
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("larger than %d bytes", MaxFileSize)
 	}
 	return data, nil
 }

@@ -61,7 +61,7 @@ func TestReadErrors(t *testing.T) {
 		{name: "list", content: ptr("- 1\n"), wantErr: "not a YAML mapping"},
 		{name: "garbage", content: ptr("daemon: [\n"), wantErr: "parse status file"},
 		{name: "wrong type", content: ptr("observedGeneration: many\ntime: many\n"), wantErr: "parse status file"},
-		{name: "too large", content: ptr("summary: " + strings.Repeat("x", maxReadSize) + "\n"), wantErr: "larger than"},
+		{name: "too large", content: ptr("summary: " + strings.Repeat("x", MaxFileSize) + "\n"), wantErr: "larger than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -164,5 +164,25 @@ func TestReadObjects(t *testing.T) {
 	}
 	if _, err := ReadObjects(d.Root(), VolumesDir); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("ReadObjects of a missing directory: %v", err)
+	}
+}
+
+// One file larger than MaxFileSize (a hostile container's labels, written
+// by an older writer) is reported on its own; the others are read.
+func TestReadObjectsSkipsBadFile(t *testing.T) {
+	d := openDir(t)
+	if _, err := d.syncObjects(ContainersDir, map[string][]byte{"a": []byte("name: a\n"), "c": []byte("name: c\n")}); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(d.Root(), ContainersDir, "b.yaml"), "name: b\nx: "+strings.Repeat("x", MaxFileSize)+"\n")
+	got, err := ReadObjects(d.Root(), ContainersDir)
+	if err != nil {
+		t.Fatalf("one bad file fails the listing: %v", err)
+	}
+	if len(got) != 3 || got[0].Name != "a" || got[2].Name != "c" || got[0].Err != nil || got[2].Err != nil {
+		t.Fatalf("ReadObjects = %+v", got)
+	}
+	if got[1].Name != "b" || got[1].Data != nil || got[1].Err == nil || !strings.Contains(got[1].Err.Error(), "larger than") {
+		t.Errorf("the bad file is %+v, want its error", got[1])
 	}
 }

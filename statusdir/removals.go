@@ -59,12 +59,14 @@ func (d *Dir) WatchRemovals(ctx context.Context, wake func()) error {
 				if watched[ev.Name] {
 					delete(watched, ev.Name) // re-added once it exists again
 				}
+				d.lost(ev.Name)
 				wake()
 			}
 		case _, ok := <-w.Errors:
 			if !ok {
 				return nil
 			}
+			d.lost("")
 			wake() // an overflow may have hidden a removal
 		}
 	}

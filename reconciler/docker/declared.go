@@ -76,7 +76,7 @@ func newDeclared() *declared {
 type track struct {
 	desired string
 	id      string // the container it concerns; another ID starts afresh
-	acted   bool   // an action succeeded: the next ones are corrections
+	acted   bool   // it was in its declared state (by an action or not): the next actions are corrections
 
 	corrections    int
 	lastCorrection time.Time
@@ -399,6 +399,9 @@ func (e *Engine) containerStatus(st *objectStatus, tr *track, observed string, n
 	a := nextAction(st.desired, observed)
 	if a == actNone {
 		tr.failures, tr.err = 0, nil // whatever failed is moot now
+		// In its state under this declaration: whether an action put it
+		// there or it already was, any action from now on is a correction.
+		tr.acted = true
 		if tr.inStateSince.IsZero() {
 			tr.inStateSince = now
 		}

@@ -251,6 +251,32 @@ func TestDeclaredCorrection(t *testing.T) {
 	sameStamps(t, "settled passes", before, stamps(t, h.dir.Root()))
 }
 
+// A container already in its declared state when it is declared needs no
+// action; an out-of-band stop after that is its first correction, counted
+// in its file like any other.
+func TestDeclaredInStateFirstCorrection(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, sharedSocket())
+	h := newHarness(t, sharedSocket()).start()
+	h.waitReason(statusdir.EngineConnected)
+	name := uniq("rdd-instate")
+	id := f.create(name, nil)
+	f.check("start", f.cli.ContainerStart(f.ctx(), id, container.StartOptions{}))
+	h.waitFile(containersDir, name, "state: running")
+	h.declare(map[string]string{name: wantRunning})
+	h.waitDeclared(reconciler.OutcomeDone, "")
+	data := h.waitFile(containersDir, name, "state: running", "reason: InState")
+	if strings.Contains(string(data), "corrections") {
+		t.Errorf("declaring a container in its state is not a correction:\n%s", data)
+	}
+
+	f.check("stop", f.cli.ContainerStop(f.ctx(), id, container.StopOptions{}))
+	data = h.waitFile(containersDir, name, "state: running", "corrections: 1")
+	if !strings.Contains(string(data), "lastCorrection: ") {
+		t.Errorf("no time of the first correction:\n%s", data)
+	}
+}
+
 // A declared running container that keeps dying is not fought in a hot
 // loop: after the first correction, each one waits twice as long as the
 // one before (1s, 2s, 4s...), and after crashLoopAfter of them in a row

@@ -22,7 +22,16 @@
 // the same with 10 or 1,000 containers) and inspects only the dirty
 // containers; a full sync runs on every new connection and every fullEvery
 // (default 5 m) as the safety net for a missed event. A resync that finds
-// nothing changed renders identical bytes, so status/ sees no write.
+// nothing changed renders identical bytes, so status/ sees no write; a
+// container whose inspect response is byte for byte the last one is not
+// rendered again.
+//
+// Each Mirror of a result carries a statusdir.Delta: the objects whose
+// entry differs from this connection's previous result (delta.go). A pass
+// that follows an event therefore has statusdir write that container's
+// file and look at no other, while a full sync, and the first pass of a
+// connection, have no Delta base and compare the whole directory, undoing
+// whatever else happened to the files.
 //
 // # Which files exist
 //
@@ -72,7 +81,8 @@
 // brought to its state. Containers are acted on in parallel.
 //
 // The first action that brings a container to its state under its current
-// declaration is not a correction; every later one is, and is counted in
+// declaration is not a correction; once it has been in that state (brought
+// there, or already there when declared), every later one is, and is counted in
 // its file (corrections, lastCorrection): an out-of-band `docker stop` of a
 // container declared running, a `docker start` of one declared stopped, a
 // container that died. The first correction in a row is made at once (the

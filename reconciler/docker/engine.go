@@ -62,6 +62,7 @@ type Engine struct {
 	conn *conn
 
 	// Owned by the goroutine that calls Reconcile.
+	socket   string    // the socket the fields below are about
 	failures int       // failed connection attempts in a row
 	flaps    int       // connections in a row that ended within stableAfter
 	retryAt  time.Time // no new attempt before this
@@ -79,6 +80,9 @@ type conn struct {
 	mirror     *mirror
 	pulls      *pulls    // pulls of images declared present
 	since      time.Time // when it was made
+	// reported is what this connection's last result gave each status
+	// subdirectory, which the next result's Deltas are relative to.
+	reported map[string]reported
 }
 
 var _ reconciler.Engine = (*Engine)(nil)
@@ -152,7 +156,7 @@ func (e *Engine) Close() error {
 func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string) reconciler.EngineResult {
 	st := statusdir.EngineStatus{Name: d.ContainerEngine.Name, Socket: socket}
 	if socket == "" || d.ContainerEngine.Name != "moby" {
-		e.failures, e.flaps, e.retryAt, e.lastErr = 0, 0, time.Time{}, ""
+		e.socket, e.failures, e.flaps, e.retryAt, e.lastErr = "", 0, 0, time.Time{}, ""
 		// The engine is off or not moby: what its containers did was not
 		// drift, and bringing them back when it runs again is not a
 		// correction.
@@ -179,10 +183,26 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	}
 
 	now := e.now()
+	if socket != e.socket {
+		// Another socket: what the last one did (its errors, its backoff)
+		// says nothing about this one.
+		e.socket = socket
+		e.failures, e.flaps, e.retryAt, e.lastErr = 0, 0, time.Time{}, ""
+	}
 	c := e.current()
 	if c != nil && c.socket != socket {
 		e.drop(c)
 		c = nil
+	}
+	if c == nil {
+		if err := socketProblem(socket); err != nil {
+			// A stat, checked on every pass, so that a socket that appears
+			// at the path is used on the next one; the requeue backs off.
+			e.failures++
+			e.lastErr = err.Error()
+			return reconciler.EngineResult{Status: st, Reason: statusdir.EngineConnectFailed, Message: err.Error(), Mirrors: leaveAll(),
+				Requeue: backoff.Delay(e.failures, minRetry, maxReconnect)}
+		}
 	}
 	if c != nil {
 		if err := c.watcher.ended(); err != nil {
@@ -223,7 +243,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	st.Version, st.APIVersion = c.version, c.apiVersion
 
 	// Observe, act on declared objects, and observe again what changed.
-	err := e.refresh(ctx, c, now)
+	full, err := e.refresh(ctx, c, now)
 	var decl []objectStatus
 	if err == nil {
 		decl, err = e.enforce(ctx, c, d, now)
@@ -247,6 +267,7 @@ func (e *Engine) Reconcile(ctx context.Context, d *schema.Desired, socket string
 	}
 	files := c.mirror.files()
 	e.declaredFiles(files, c.mirror, decl)
+	c.report(files, full)
 	out, next := outcome(decl)
 	requeue := c.mirror.requeue(now)
 	if !next.IsZero() {

@@ -5,8 +5,10 @@ package docker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/docker/go-connections/nat"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rddproject/rdd/effect"
 	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
@@ -106,6 +109,62 @@ func TestConnectBackoff(t *testing.T) {
 	}
 }
 
+// A socket path that is there but is not a socket (a regular file, a
+// directory) is ConnectFailed at once, saying what the path is; a missing
+// one stays Connecting (a VM may be about to create it).
+func TestSocketNotASocket(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file.sock")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path, reason, says string
+	}{
+		{file, statusdir.EngineConnectFailed, file + " is a regular file, not a socket"},
+		{dir, statusdir.EngineConnectFailed, dir + " is a directory, not a socket"},
+		{filepath.Join(dir, "missing.sock"), statusdir.EngineConnecting, "missing.sock"},
+	} {
+		res := New().Reconcile(t.Context(), moby(true), tc.path)
+		if res.Reason != tc.reason || !strings.Contains(res.Message, tc.says) || !leavesAll(res) {
+			t.Errorf("%s: %s: %q (mirrors %v); want %s saying %q and every directory left", tc.path, res.Reason, res.Message, res.Mirrors, tc.reason, tc.says)
+		}
+		if res.Requeue <= 0 {
+			t.Errorf("%s: no requeue", tc.path)
+		}
+	}
+}
+
+// Switching from a socket that failed many times to one that works
+// connects at once: the old socket's backoff and error do not carry over.
+func TestSocketChangeResetsBackoff(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "none.sock")
+	e := New(WithLogger(testLogger(t)))
+	defer e.Close()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	e.now = func() time.Time { return now }
+	for range 6 {
+		if res := e.Reconcile(t.Context(), moby(true), bad); res.Reason != statusdir.EngineConnecting {
+			t.Fatalf("bad socket: %s: %s", res.Reason, res.Message)
+		}
+		now = now.Add(time.Second) // within the backoff of the last attempts
+	}
+	good := sharedSocket()
+	res := e.Reconcile(t.Context(), moby(true), good)
+	if res.Reason != statusdir.EngineConnected {
+		t.Fatalf("good socket after a bad one: %s: %s; want Connected at once", res.Reason, res.Message)
+	}
+	if strings.Contains(res.Message, "none.sock") {
+		t.Errorf("the old socket's error shows under the new one: %q", res.Message)
+	}
+	// And back: the bad socket's first attempt is made at once, with its
+	// own error only.
+	res = e.Reconcile(t.Context(), moby(true), bad)
+	if res.Reason != statusdir.EngineConnecting || res.Requeue != minRetry || strings.Contains(res.Message, good) {
+		t.Errorf("bad socket after a good one: %s, requeue %s: %q", res.Reason, res.Requeue, res.Message)
+	}
+}
+
 func decodeFile[T any](t testing.TB, data []byte) T {
 	t.Helper()
 	var v T
@@ -180,7 +239,8 @@ func TestContainers(t *testing.T) {
 	if err := os.Remove(ns); err != nil {
 		t.Fatal(err)
 	}
-	h.wake() // the daemon's watch of status/ does this
+	// The harness's watch of status/, as the daemon's, wakes a pass,
+	// which compares the whole directory again.
 	h.waitFile(namespacesDir, statusdir.MobyNamespace, "name: moby")
 }
 
@@ -594,4 +654,79 @@ func leavesAll(res reconciler.EngineResult) bool {
 		}
 	}
 	return len(res.Mirrors) == len(statusdir.ObjectDirs())
+}
+
+// A container with 80 labels of 60 KB (dockerd accepts them: a 4.8 MB
+// inspect) gets a file that the readers accept: its labels cut to the
+// bounds, and the file says so. Every value kept is a prefix of the real
+// one with a note of its length.
+func TestHostileLabelsBounded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, sharedSocket())
+	h := newHarness(t, sharedSocket()).start()
+	h.waitReason(statusdir.EngineConnected)
+	name := uniq("rdd-labels")
+	big := strings.Repeat("v", 60<<10)
+	f.create(name, func(cfg *container.Config, _ *container.HostConfig) {
+		for i := range 80 {
+			cfg.Labels[fmt.Sprintf("big.%02d", i)] = big
+		}
+	})
+	data := h.waitFile(containersDir, name, "name: "+name)
+	if len(data) >= statusdir.MaxFileSize/8 {
+		t.Errorf("the file has %d bytes; the bounds allow far less", len(data))
+	}
+	objs, err := statusdir.ReadObjects(h.dir.Root(), containersDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got statusdir.ContainerFile
+	for _, o := range objs {
+		if o.Name == name {
+			if o.Err != nil {
+				t.Fatal(o.Err)
+			}
+			if err := yaml.Unmarshal(o.Data, &got); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if !slices.Equal(got.Truncated, []string{"labels"}) {
+		t.Errorf("truncated = %q, want [labels]", got.Truncated)
+	}
+	if len(got.Labels) < 2 || len(got.Labels) > 81 {
+		t.Errorf("%d labels kept", len(got.Labels))
+	}
+	for k, v := range got.Labels {
+		if k == "rdd.test" {
+			continue
+		}
+		if !strings.HasPrefix(v, big[:maxValueLen]) || !strings.HasSuffix(v, fmt.Sprintf("[truncated by rdd: %d bytes in all]", len(big))) {
+			t.Errorf("label %s = %.40q...%q", k, v, v[max(0, len(v)-60):])
+		}
+	}
+}
+
+// Engine.Plan compares with the mirror of the last pass: a created
+// container declared running is a start, and nothing is planned for what
+// is already in its state.
+func TestEnginePlan(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, sharedSocket())
+	name := uniq("rdd-plan")
+	f.create(name, nil)
+	e := New(WithLogger(testLogger(t)))
+	defer e.Close()
+	if got := e.Plan(&schema.Desired{Containers: map[string]schema.Container{name: {State: "running"}}}); len(got) != 1 || got[0].From != "unknown" {
+		t.Errorf("plan before any pass = %+v, want one change from unknown", got)
+	}
+	if res := e.Reconcile(t.Context(), moby(true), sharedSocket()); res.Reason != statusdir.EngineConnected {
+		t.Fatalf("%s: %s", res.Reason, res.Message)
+	}
+	got := e.Plan(&schema.Desired{Containers: map[string]schema.Container{name: {State: "running"}, f.base + "-none": {State: "absent"}}})
+	want := []effect.Change{{Key: schema.FormatPath([]string{"containers", name, "state"}), From: "created", To: "running",
+		Effect: effect.Live, Action: "start", Why: "the engine starts it"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("plan = %+v, want %+v", got, want)
+	}
 }

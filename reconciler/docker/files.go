@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
@@ -140,12 +141,15 @@ func containerFile(c container.InspectResponse) (statusdir.ContainerFile, error)
 	}
 	if c.Config != nil {
 		f.Image = c.Config.Image
-		f.Labels = nonEmpty(c.Config.Labels)
+		f.Labels = boundLabels(&f, c.Config.Labels)
 	}
 	if s := c.State; s != nil {
 		f.State = string(s.Status)
 		f.ExitCode = s.ExitCode
-		f.Error = s.Error
+		var cut bool
+		if f.Error, cut = boundValue(s.Error); cut {
+			f.Truncated = append(f.Truncated, "error")
+		}
 		f.Started = parseTime(s.StartedAt)
 		f.Finished = parseTime(s.FinishedAt)
 		if s.Health != nil {
@@ -156,6 +160,12 @@ func containerFile(c container.InspectResponse) (statusdir.ContainerFile, error)
 		f.Problem = fmt.Sprintf("unexpected container state %q (known: created, running, paused, restarting, removing, exited, dead)", f.State)
 	}
 	f.Ports = ports(c)
+	if len(f.Ports) > maxPorts {
+		// Ranges of every port of several protocols: the first ones are
+		// kept, in order.
+		f.Ports = f.Ports[:maxPorts]
+		f.Truncated = append(f.Truncated, "ports")
+	}
 	return f, nil
 }
 
@@ -227,7 +237,10 @@ func imageFile(s image.Summary, name string) statusdir.ImageFile {
 		ID:      s.ID,
 		Size:    s.Size,
 		Created: time.Unix(s.Created, 0).UTC(),
-		Labels:  nonEmpty(s.Labels),
+	}
+	var cut bool
+	if f.Labels, cut = boundedLabels(s.Labels); cut {
+		f.Truncated = []string{"labels"}
 	}
 	if slices.Contains(s.RepoTags, name) {
 		f.Tag = name
@@ -247,14 +260,18 @@ func renderVolume(v *volume.Volume) ([]byte, error) {
 }
 
 func volumeFile(v *volume.Volume) statusdir.VolumeFile {
-	return statusdir.VolumeFile{
+	f := statusdir.VolumeFile{
 		Name:       v.Name,
 		Driver:     v.Driver,
 		Scope:      v.Scope,
 		Mountpoint: v.Mountpoint,
-		Labels:     nonEmpty(v.Labels),
 		Created:    parseTime(v.CreatedAt),
 	}
+	var cut bool
+	if f.Labels, cut = boundedLabels(v.Labels); cut {
+		f.Truncated = []string{"labels"}
+	}
+	return f
 }
 
 // parseTime reads a timestamp of the engine API. The zero time, which the
@@ -268,9 +285,57 @@ func parseTime(s string) time.Time {
 	return t.UTC()
 }
 
-func nonEmpty(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
+// An object file stays far below statusdir.MaxFileSize, whatever an
+// object holds (dockerd accepts labels of any size: 80 labels of 60 KB
+// make a 4.8 MB inspect): one value is cut at maxValueLen bytes, the labels
+// of one object at maxLabelsLen bytes in all (in key order), and a
+// container's ports at maxPorts. What was cut is named in the file's
+// truncated field, and a cut value ends with a note saying how long it was.
+const (
+	maxValueLen  = 4 << 10
+	maxLabelsLen = 256 << 10
+	maxPorts     = 4096
+)
+
+// boundValue cuts s to maxValueLen bytes (on a character boundary) with a
+// note of its length, and reports whether it did.
+func boundValue(s string) (string, bool) {
+	if len(s) <= maxValueLen {
+		return s, false
 	}
-	return maps.Clone(m)
+	cut := maxValueLen
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... [truncated by rdd: %d bytes in all]", s[:cut], len(s)), true
+}
+
+// boundedLabels copies labels (nil when there are none) with each value
+// bounded, keeping them in key order while they fit in maxLabelsLen; it
+// reports whether anything was cut or left out.
+func boundedLabels(labels map[string]string) (map[string]string, bool) {
+	if len(labels) == 0 {
+		return nil, false
+	}
+	out := make(map[string]string, len(labels))
+	size, cut := 0, false
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		v, c := boundValue(labels[k])
+		key, ck := boundValue(k)
+		if size += len(key) + len(v); size > maxLabelsLen {
+			return out, true
+		}
+		out[key] = v
+		cut = cut || c || ck
+	}
+	return out, cut
+}
+
+// boundLabels is boundedLabels for a container's file f, noting a cut.
+func boundLabels(f *statusdir.ContainerFile, labels map[string]string) map[string]string {
+	out, cut := boundedLabels(labels)
+	if cut {
+		f.Truncated = append(f.Truncated, "labels")
+	}
+	return out
 }

@@ -2,8 +2,11 @@ package docker
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
@@ -353,5 +356,30 @@ func TestDirtyTake(t *testing.T) {
 	ids, images, volumes = d.take()
 	if len(ids) != 0 || images || volumes || ids == nil {
 		t.Errorf("second take = %v, %v, %v; want empty", ids, images, volumes)
+	}
+}
+
+func TestBoundedLabels(t *testing.T) {
+	small := map[string]string{"a": "1", "b": "2"}
+	if got, cut := boundedLabels(small); cut || !maps.Equal(got, small) {
+		t.Errorf("small labels: %v %v", got, cut)
+	}
+	if got, cut := boundedLabels(nil); got != nil || cut {
+		t.Errorf("no labels: %v %v", got, cut)
+	}
+	// Many labels, each within the value bound: the first ones in key
+	// order, up to maxLabelsLen in all.
+	many := map[string]string{}
+	for i := range 200 {
+		many[fmt.Sprintf("k%03d", i)] = strings.Repeat("x", maxValueLen-4)
+	}
+	got, cut := boundedLabels(many)
+	if !cut || len(got) != maxLabelsLen/maxValueLen || got["k000"] != many["k000"] {
+		t.Errorf("many labels: %d kept, cut %v", len(got), cut)
+	}
+	// A value cut on a character boundary.
+	v, cut := boundValue(strings.Repeat("é", maxValueLen))
+	if !cut || !utf8.ValidString(v) {
+		t.Errorf("cut value is not valid UTF-8: %v", cut)
 	}
 }

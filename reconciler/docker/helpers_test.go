@@ -270,7 +270,7 @@ func (f *fixture) tag(src, ref string) {
 }
 
 // harness drives an Engine the way the loop does: a pass on every wake-up
-// and every requeue, writing the mirrors with statusdir.SyncDir. Tests wait
+// and every requeue, writing the mirrors with statusdir.SyncDirDelta. Tests wait
 // on its passes, never on sleeps.
 type harness struct {
 	t    testing.TB
@@ -315,9 +315,16 @@ func (h *harness) start() *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go h.run(ctx, done)
+	// As the daemon does: a file removed by hand wakes a pass, and makes
+	// the next sync of its directory a full one (statusdir.SyncDirDelta).
+	watching := make(chan error, 1)
+	go func() { watching <- h.dir.WatchRemovals(ctx, h.wake) }()
 	h.t.Cleanup(func() {
 		cancel()
 		<-done
+		if err := <-watching; err != nil {
+			h.t.Errorf("watch removals: %v", err)
+		}
 		h.e.Close()
 	})
 	return h

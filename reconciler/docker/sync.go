@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
@@ -14,6 +15,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 
@@ -69,6 +71,7 @@ type inspected struct {
 	data    []byte
 	problem string                  // something in the file that is not understood (S9)
 	file    statusdir.ContainerFile // what data renders, for declared containers' files
+	sum     [sha256.Size]byte       // of the inspect response data was rendered from; zero: not from a plain inspect
 }
 
 type retry struct {
@@ -107,12 +110,12 @@ func due(m map[string]*retry, key string, now time.Time) bool {
 
 // refresh brings the mirror up to date: a full sync when one is due (on a
 // new connection, then every fullEvery), else only what events marked dirty
-// and retries that are due. It returns an error wrapping errConnLost when
-// the engine stopped answering.
-func (e *Engine) refresh(ctx context.Context, c *conn, now time.Time) error {
+// and retries that are due. It reports whether it was a full sync, and
+// returns an error wrapping errConnLost when the engine stopped answering.
+func (e *Engine) refresh(ctx context.Context, c *conn, now time.Time) (full bool, err error) {
 	m := c.mirror
 	ids, images, volumes := c.watcher.dirty.take()
-	full := !now.Before(m.nextFull)
+	full = !now.Before(m.nextFull)
 	if full {
 		m.nextFull = now.Add(e.fullEvery)
 		m.fullContainers = true // until a container list succeeds
@@ -126,20 +129,20 @@ func (e *Engine) refresh(ctx context.Context, c *conn, now time.Time) error {
 	clear(m.pending)
 	if m.listDue(kindContainers, m.containers == nil, len(ids) > 0, m.fullContainers, now) {
 		if err := e.syncContainers(ctx, c, ids, m.fullContainers, now); err != nil {
-			return err
+			return full, err
 		}
 	} else {
 		maps.Copy(m.pending, ids)
 	}
 	if m.listDue(kindImages, m.images == nil, images, full, now) {
 		if err := e.syncImages(ctx, c, now); err != nil {
-			return err
+			return full, err
 		}
 	}
 	if m.listDue(kindVolumes, m.volumes == nil, volumes, full, now) {
-		return e.syncVolumes(ctx, c, now)
+		return full, e.syncVolumes(ctx, c, now)
 	}
-	return nil
+	return full, nil
 }
 
 // listDue decides whether a kind is listed in this pass: on a full sync,
@@ -223,7 +226,7 @@ func (e *Engine) syncContainersOnce(ctx context.Context, c *conn, dirty map[stri
 	}
 	for _, s := range list {
 		if _, ok := dirty[s.ID]; ok || !partial {
-			m.containers[s.ID] = s
+			m.containers[s.ID] = slim(s)
 		}
 	}
 	for id := range m.retries {
@@ -254,11 +257,11 @@ func (e *Engine) syncContainersOnce(ctx context.Context, c *conn, dirty map[stri
 	}
 
 	renamed = map[string]struct{}{}
-	for _, r := range e.inspectAll(ctx, c.cli, todo) {
+	for _, r := range e.inspectAll(ctx, c.cli, todo, m.inspected) {
 		listed := containerName(m.containers[r.id])
 		switch {
 		case r.err == nil && r.name == listed:
-			m.inspected[r.id] = inspected{name: r.name, data: r.data, problem: r.problem, file: r.file}
+			m.inspected[r.id] = inspected{name: r.name, data: r.data, problem: r.problem, file: r.file, sum: r.sum}
 			delete(m.retries, r.id)
 		case r.err == nil:
 			// The list and the inspect disagree on the name: the content
@@ -291,18 +294,24 @@ type inspectResult struct {
 	id, name, problem string
 	data              []byte
 	file              statusdir.ContainerFile
+	sum               [sha256.Size]byte // of the inspect response
 	err               error
 }
 
-// inspectAll inspects containers with up to e.workers calls at once.
-func (e *Engine) inspectAll(ctx context.Context, cli *client.Client, ids []string) []inspectResult {
+// inspectAll inspects containers with up to e.workers calls at once. A
+// container whose inspect response is byte for byte the one that last
+// rendered its entry in known is not rendered again: a full sync of an
+// engine where little changed spends its time waiting for dockerd, not
+// rendering YAML. known is only read while the inspects run.
+func (e *Engine) inspectAll(ctx context.Context, cli *client.Client, ids []string, known map[string]inspected) []inspectResult {
 	out := make([]inspectResult, len(ids))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(e.workers, len(ids)) {
 		wg.Go(func() {
 			for i := range next {
-				out[i] = inspectOne(ctx, cli, ids[i])
+				prev, ok := known[ids[i]]
+				out[i] = inspectOne(ctx, cli, ids[i], prev, ok)
 			}
 		})
 	}
@@ -314,18 +323,24 @@ func (e *Engine) inspectAll(ctx context.Context, cli *client.Client, ids []strin
 	return out
 }
 
-func inspectOne(ctx context.Context, cli *client.Client, id string) inspectResult {
+// inspectOne inspects one container and renders its file, or reuses prev
+// (when known) if the response is the one prev was rendered from.
+func inspectOne(ctx context.Context, cli *client.Client, id string, prev inspected, known bool) inspectResult {
 	ictx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
-	res, err := cli.ContainerInspect(ictx, id)
+	res, raw, err := cli.ContainerInspectWithRaw(ictx, id, false)
 	if err != nil {
 		return inspectResult{id: id, err: err}
+	}
+	sum := sha256.Sum256(raw)
+	if known && prev.sum == sum && prev.data != nil {
+		return inspectResult{id: id, name: prev.name, data: prev.data, problem: prev.problem, file: prev.file, sum: sum}
 	}
 	f, data, err := renderContainer(res)
 	if err != nil {
 		return inspectResult{id: id, err: err}
 	}
-	return inspectResult{id: id, name: f.Name, data: data, problem: f.Problem, file: f, err: err}
+	return inspectResult{id: id, name: f.Name, data: data, problem: f.Problem, file: f, sum: sum}
 }
 
 func (e *Engine) syncImages(ctx context.Context, c *conn, now time.Time) error {
@@ -476,4 +491,17 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// slim keeps of a listed container what the engine uses (its ID, names,
+// state, image and volume mounts) and drops the rest, its labels above
+// all: the mirror of 5,000 containers holds their list between passes.
+func slim(s container.Summary) container.Summary {
+	out := container.Summary{ID: s.ID, Names: s.Names, State: s.State, ImageID: s.ImageID}
+	for _, mp := range s.Mounts {
+		if mp.Type == mount.TypeVolume {
+			out.Mounts = append(out.Mounts, container.MountPoint{Type: mp.Type, Name: mp.Name})
+		}
+	}
+	return out
 }
