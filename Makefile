@@ -19,10 +19,10 @@ run: build ## run the daemon in the foreground with the default home (~/.rd), wr
 	./$(BIN) daemon
 
 test: ## run every test (unit, examples, testscripts; engine tests need a dockerd)
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 -timeout 30m $(PKGS)
 
 race: ## run every test with the race detector
-	$(GO) test -count=1 -race $(PKGS)
+	$(GO) test -count=1 -race -timeout 30m $(PKGS)
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-formatted:"; echo "$$out"; exit 1; fi
