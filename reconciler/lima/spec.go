@@ -27,6 +27,8 @@ type Spec struct {
 	// Socket is the absolute host path where the guest's engine socket is
 	// forwarded.
 	Socket string `json:"socket"`
+	// Guest is what else lima.yaml carries for the guest (guestspec.go).
+	Guest
 }
 
 // specFor derives the instance's Spec from a desired state. defaultSocket
@@ -41,6 +43,7 @@ func specFor(d *schema.Desired, defaultSocket, base string) (Spec, error) {
 		Rosetta: d.VM.Rosetta,
 		Mounts:  slices.Clone(d.VM.Mounts),
 		Engine:  d.ContainerEngine.Name,
+		Guest:   guestFor(d),
 	}
 	if s.Mounts == nil {
 		s.Mounts = []schema.Mount{}
@@ -162,6 +165,9 @@ func Diff(applied, desired Spec) []Change {
 	}
 	if applied.Socket != desired.Socket {
 		add("containerEngine.socket", applied.Socket, desired.Socket, Restart)
+	}
+	for _, c := range guestDiff(applied.Guest, desired.Guest) {
+		add(c.Key, c.From, c.To, Restart)
 	}
 	return out
 }
