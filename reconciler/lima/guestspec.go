@@ -67,7 +67,9 @@ type GuestChange struct {
 // the driver's effect table).
 func guestDiff(applied, want Guest) []GuestChange {
 	var out []GuestChange
-	add := func(key, from, to string) { out = append(out, GuestChange{Key: key, From: orDash(from), To: orDash(to)}) }
+	add := func(key, from, to string) {
+		out = append(out, GuestChange{Key: key, From: orDash(from), To: orDash(to)})
+	}
 	if applied.MountType != "" && applied.MountType != want.MountType {
 		add("vm.mountType", applied.MountType, want.MountType)
 	}
