@@ -97,6 +97,8 @@ func Main(args []string) int {
 		runErr = h.delete(rest)
 	case "list", "ls":
 		runErr = h.list(rest)
+	case "shell":
+		runErr = h.shell(rest)
 	default:
 		runErr = fmt.Errorf("unknown command %q for %q", cmd, "limactl")
 	}
@@ -127,6 +129,8 @@ func parseGlobal(args []string) (globals, string, []string, error) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
+		case cmd == "shell": // limactl shell does not intersperse flags: the guest command's are its own
+			rest = append(rest, a)
 		case a == "--version" || a == "-v":
 			g.version = true
 		case a == "--tty" || strings.HasPrefix(a, "--tty="):
