@@ -121,7 +121,7 @@ func printPlan(w io.Writer, p effect.Plan, output string) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 		fmt.Fprintln(tw, "KEY\tFROM\tTO\tEFFECT\tWHY")
 		for _, c := range p.Changes {
-			why := c.Reason
+			why := c.Why
 			if c.Action != "" {
 				why = c.Action + ": " + why
 			}

@@ -2,11 +2,14 @@ package effect
 
 // Change is one key whose desired value differs from the value in force.
 type Change struct {
-	Key    string `json:"key" yaml:"key"`                           // the desired.yaml path, e.g. vm.cpus
-	From   string `json:"from" yaml:"from"`                         // short rendering of the value in force
-	To     string `json:"to" yaml:"to"`                             // short rendering of the desired value
-	Effect Effect `json:"effect" yaml:"effect"`                     // what applying it costs
-	Reason string `json:"reason" yaml:"reason"`                     // why it has that effect (or why nothing applies)
+	Key    string `json:"key" yaml:"key"`       // the desired.yaml path, e.g. vm.cpus
+	From   string `json:"from" yaml:"from"`     // short rendering of the value in force
+	To     string `json:"to" yaml:"to"`         // short rendering of the desired value
+	Effect Effect `json:"effect" yaml:"effect"` // what applying it costs
+	// Why it has that effect (or why nothing applies): prose for a
+	// person, not a reason code of the status contract, hence its Go
+	// name; the contract's JSON calls it "reason".
+	Why    string `json:"reason" yaml:"reason"`
 	Action string `json:"action,omitempty" yaml:"action,omitempty"` // for declared objects: start, stop, pause, unpause, remove, pull, create
 }
 

@@ -33,11 +33,11 @@ func Plan(digest string, inForce, d *schema.Desired, vm, engine Planner) effect.
 	if inForce == nil {
 		// Nothing was applied yet: there is no state in force to compare
 		// with, and nothing running that a change could disturb.
-		e, reason := effect.None, "nothing was applied yet; the VM stays off"
+		e, why := effect.None, "nothing was applied yet; the VM stays off"
 		if d.Running {
-			e, reason = effect.VMRestart, "nothing was applied yet: the VM is created (or adopted) and started"
+			e, why = effect.VMRestart, "nothing was applied yet: the VM is created (or adopted) and started"
 		}
-		return effect.New(digest, []effect.Change{{Key: "running", From: "-", To: fmt.Sprint(d.Running), Effect: e, Reason: reason}})
+		return effect.New(digest, []effect.Change{{Key: "running", From: "-", To: fmt.Sprint(d.Running), Effect: e, Why: why}})
 	}
 	for _, p := range []Planner{vm, engine} {
 		if p != nil {
@@ -58,7 +58,7 @@ func Plan(digest string, inForce, d *schema.Desired, vm, engine Planner) effect.
 			continue
 		}
 		e, reason := ownEffect(key, inForce, d)
-		changes = append(changes, effect.Change{Key: key, From: orNone(from[key]), To: orNone(to[key]), Effect: e, Reason: reason})
+		changes = append(changes, effect.Change{Key: key, From: orNone(from[key]), To: orNone(to[key]), Effect: e, Why: reason})
 	}
 	return effect.New(digest, changes)
 }

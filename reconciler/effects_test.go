@@ -21,7 +21,7 @@ func TestPlan(t *testing.T) {
 		f(&d)
 		return &d
 	}
-	cpus := fakePlanner{{Key: "vm.cpus", From: "2", To: "4", Effect: effect.VMRestart, Reason: "lima"}}
+	cpus := fakePlanner{{Key: "vm.cpus", From: "2", To: "4", Effect: effect.VMRestart, Why: "lima"}}
 	tests := []struct {
 		name     string
 		inForce  *schema.Desired
@@ -50,7 +50,7 @@ func TestPlan(t *testing.T) {
 			var keys []string
 			for _, c := range p.Changes {
 				keys = append(keys, c.Key)
-				if c.Reason == "" {
+				if c.Why == "" {
 					t.Errorf("%s has no reason", c.Key)
 				}
 			}
