@@ -33,6 +33,12 @@ type VMResult struct {
 	Socket string
 	// Requeue asks for another pass after this long (0: none needed).
 	Requeue time.Duration
+	// EngineConfig is the condition of the engine configuration
+	// (statusdir.CondEngineConfig); nil when none is set. A False one with
+	// reason ConfigRefused fails the verdict; NotApplicable does not.
+	EngineConfig *statusdir.Condition
+	// EngineConfigStatus is app.yaml's engine.config; nil when none.
+	EngineConfigStatus *statusdir.EngineConfig
 }
 
 // Engine is the container engine inside the VM.

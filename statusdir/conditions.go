@@ -66,6 +66,9 @@ const (
 	CondEngine     = "ContainerEngineReady"
 	CondSettled    = "Settled"
 	CondKubernetes = "KubernetesReady"
+	// CondEngineConfig: the engine configuration of section 11 (daemon.json,
+	// proxy, CA certificates) is in force; absent when none is set.
+	CondEngineConfig = "EngineConfig"
 )
 
 // Reasons of the Running condition: what the VM driver reports.
@@ -107,6 +110,8 @@ const (
 	ReasonDaemonStopped = "DaemonStopped"
 	ReasonNoValidState  = "NoValidState"
 	ReasonApplying      = "Applying" // Settled False: a change is being applied and is not in force yet
+	ReasonConfigApplied = "Applied"       // EngineConfig True: written, reloaded or restarted, and verified
+	ReasonConfigRefused = "ConfigRefused" // EngineConfig False: the engine refused it; the last good configuration is in force
 )
 
 // Reasons of declared objects' conditions ([ObjectCondition]). The

@@ -55,19 +55,11 @@ type Applier struct {
 	Now func() time.Time
 }
 
-// Needed reports whether Apply has work for want: the record is of another
-// configuration, or of another boot of the guest (a reboot re-applies, so
-// a guest whose disk was replaced gets its files back).
-func (a *Applier) Needed(ctx context.Context, want Want) (bool, error) {
-	rec, err := ReadRecord(a.Dir)
-	if err != nil || rec == nil || rec.Digest != want.Digest() {
-		return true, nil
-	}
-	boot, err := a.bootID(ctx)
-	if err != nil {
-		return false, err
-	}
-	return boot != rec.BootID, nil
+// BootID reads the guest's boot id, which changes with every boot: a
+// configuration is applied again in a new boot, so a guest whose disk was
+// replaced gets its files back.
+func (a *Applier) BootID(ctx context.Context) (string, error) {
+	return a.bootID(ctx)
 }
 
 func (a *Applier) bootID(ctx context.Context) (string, error) {

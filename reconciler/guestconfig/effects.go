@@ -38,7 +38,7 @@ func Effects(applied *Record, want Want, version string) []effect.Change {
 	if want.Unit == containerdUnit {
 		for _, k := range want.NotApplicable {
 			key, why, _ := strings.Cut(k, " (")
-			out = append(out, effect.Change{Key: key, From: "-", To: "set", Effect: effect.None, Reason: whyNotApplicable + strings.TrimSuffix(why, ")")})
+			out = append(out, effect.Change{Key: key, From: "-", To: "set", Effect: effect.None, Why: whyNotApplicable + strings.TrimSuffix(why, ")")})
 		}
 	} else {
 		for _, k := range daemonKeysChanged(in.Daemon, want.Daemon) {
@@ -46,20 +46,20 @@ func Effects(applied *Record, want Want, version string) []effect.Change {
 			_, inWant := want.Daemon[k]
 			switch {
 			case !inWant:
-				c.Effect, c.Reason = effect.EngineRestart, whyRemoved
+				c.Effect, c.Why = effect.EngineRestart, whyRemoved
 			case Reloadable(k, version):
-				c.Effect, c.Reason = effect.Reload, whyReload
+				c.Effect, c.Why = effect.Reload, whyReload
 			default:
-				c.Effect, c.Reason = effect.EngineRestart, whyConfigRestart
+				c.Effect, c.Why = effect.EngineRestart, whyConfigRestart
 			}
 			out = append(out, c)
 		}
 	}
 	if in.Proxy != want.Proxy {
-		out = append(out, effect.Change{Key: "vm.proxy", From: proxyString(in.Proxy), To: proxyString(want.Proxy), Effect: effect.EngineRestart, Reason: whyProxy})
+		out = append(out, effect.Change{Key: "vm.proxy", From: proxyString(in.Proxy), To: proxyString(want.Proxy), Effect: effect.EngineRestart, Why: whyProxy})
 	}
 	if !slices.Equal(in.CACerts, want.CACerts) {
-		out = append(out, effect.Change{Key: "vm.caCerts", From: certsString(in.CACerts), To: certsString(want.CACerts), Effect: effect.EngineRestart, Reason: whyCA})
+		out = append(out, effect.Change{Key: "vm.caCerts", From: certsString(in.CACerts), To: certsString(want.CACerts), Effect: effect.EngineRestart, Why: whyCA})
 	}
 	return out
 }

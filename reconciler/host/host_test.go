@@ -1,6 +1,8 @@
 package host
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/rddproject/rdd/schema"
@@ -31,5 +33,22 @@ func TestReconcile(t *testing.T) {
 		if r.Reason != statusdir.VMRunning || r.Socket != tc.want || r.Status.Driver != "host" {
 			t.Errorf("socket %q DOCKER_HOST %q: %+v, want socket %q", tc.socket, tc.dockerHost, r, tc.want)
 		}
+	}
+}
+
+// TestEngineConfigNotApplicable: keys only a guest can take are named in
+// a False NotApplicable condition; none set, no condition.
+func TestEngineConfigNotApplicable(t *testing.T) {
+	d := schema.Default().Defaults()
+	d.Running = true
+	if c := (&Driver{}).Reconcile(context.Background(), d).EngineConfig; c != nil {
+		t.Errorf("nothing set, yet %+v", c)
+	}
+	d.ContainerEngine.RegistryMirrors = []string{"https://m.corp"}
+	d.VM.Proxy.HTTP = "http://p:3128"
+	c := (&Driver{}).Reconcile(context.Background(), d).EngineConfig
+	if c == nil || c.Status != statusdir.False || c.Reason != statusdir.EngineNotApplicable ||
+		!strings.Contains(c.Message, "containerEngine.registryMirrors, vm.proxy") {
+		t.Errorf("condition %+v", c)
 	}
 }

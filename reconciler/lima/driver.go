@@ -94,6 +94,7 @@ type Driver struct {
 	fail    *failure
 	last    statusdir.VMStatus  // the last observation, shown during operations
 	lastRes reconciler.VMResult // the last result returned
+	guest   *guestState         // the engine configuration (guestconfig.go)
 }
 
 var _ reconciler.VM = (*Driver)(nil)
@@ -243,7 +244,12 @@ func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired) reconciler.V
 	switch p.Action {
 	case actNone:
 		dr.fail = nil
-		return dr.steady(o, p, d.Running)
+		res := dr.steady(o, p, d.Running)
+		if d.Running && o.Applied != nil {
+			guestStatus(&res.Status, o.Applied)
+			dr.applyEngineConfig(ctx, r, d, &res)
+		}
+		return res
 	case actRefuse:
 		res := dr.result(statusdir.VMStartFailed, refuseMessage(o, p.Changes))
 		if o.Status == statusRunning {
