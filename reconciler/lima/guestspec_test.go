@@ -37,3 +37,16 @@ func TestGuestDiff(t *testing.T) {
 		t.Errorf("same guest differs: %v", c)
 	}
 }
+
+// TestEnginePlan: the rows the driver's Plan appends for the engine keys
+// come from the record next to the instance.
+func TestEnginePlan(t *testing.T) {
+	dir := t.TempDir()
+	d := schema.Default().Defaults()
+	d.ContainerEngine.RegistryMirrors = []string{"https://m.corp:5000"}
+	d.VM.CACerts = nil
+	got := EnginePlan(dir, d)
+	if len(got) != 1 || got[0].Key != "containerEngine.registryMirrors" || got[0].Effect != "reload" {
+		t.Errorf("plan %+v", got)
+	}
+}
