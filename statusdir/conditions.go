@@ -109,7 +109,7 @@ const (
 	ReasonNotSupported  = "NotSupported" // also: declared objects on containerd
 	ReasonDaemonStopped = "DaemonStopped"
 	ReasonNoValidState  = "NoValidState"
-	ReasonApplying      = "Applying" // Settled False: a change is being applied and is not in force yet
+	ReasonApplying      = "Applying"      // Settled False: a change is being applied and is not in force yet
 	ReasonConfigApplied = "Applied"       // EngineConfig True: written, reloaded or restarted, and verified
 	ReasonConfigRefused = "ConfigRefused" // EngineConfig False: the engine refused it; the last good configuration is in force
 )

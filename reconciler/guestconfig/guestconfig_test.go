@@ -74,9 +74,13 @@ func TestEffects(t *testing.T) {
 			map[string]effect.Effect{"containerEngine.config.debug": effect.Reload}},
 		{"log-driver restarts", func(d *schema.Desired) { d.ContainerEngine.Config["log-driver"] = "local" }, v2010,
 			map[string]effect.Effect{"containerEngine.config.log-driver": effect.EngineRestart}},
-		{"nondistributable reloads on 20.10", func(d *schema.Desired) { d.ContainerEngine.Config["allow-nondistributable-artifacts"] = []any{"r:5000"} }, v2010,
+		{"nondistributable reloads on 20.10", func(d *schema.Desired) {
+			d.ContainerEngine.Config["allow-nondistributable-artifacts"] = []any{"r:5000"}
+		}, v2010,
 			map[string]effect.Effect{"containerEngine.config.allow-nondistributable-artifacts": effect.Reload}},
-		{"nondistributable restarts on 28", func(d *schema.Desired) { d.ContainerEngine.Config["allow-nondistributable-artifacts"] = []any{"r:5000"} }, v28,
+		{"nondistributable restarts on 28", func(d *schema.Desired) {
+			d.ContainerEngine.Config["allow-nondistributable-artifacts"] = []any{"r:5000"}
+		}, v28,
 			map[string]effect.Effect{"containerEngine.config.allow-nondistributable-artifacts": effect.EngineRestart}},
 		{"removed key restarts", func(d *schema.Desired) { delete(d.ContainerEngine.Config, "debug") }, v2010,
 			map[string]effect.Effect{"containerEngine.config.debug": effect.EngineRestart}},
