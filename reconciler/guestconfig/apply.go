@@ -260,11 +260,12 @@ func matching(lines, subs []string) []string {
 	return out
 }
 
-// cursor is the journal's position before acting, so that only the
+// cursor is the journal's position before acting (-n 1: journalctl
+// prints no cursor when it shows no entry), so that only the
 // engine's lines about this change are read ("" when unknown: then the
 // last lines are read).
 func (a *Applier) cursor(ctx context.Context, unit string) string {
-	out, err := a.Shell.Run(ctx, nil, "journalctl", "-u", unit, "-n", "0", "--show-cursor", "--no-pager")
+	out, err := a.Shell.Run(ctx, nil, "journalctl", "-u", unit, "-n", "1", "-o", "cat", "--show-cursor", "--no-pager")
 	if err != nil {
 		return ""
 	}

@@ -6,6 +6,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,8 +14,16 @@ import (
 
 func main() {
 	wait := flag.Bool("wait", false, "run until SIGTERM or SIGINT")
+	serve := flag.String("serve", "", "serve the greeting over HTTP on this address (e.g. :8080) until killed")
 	flag.Parse()
 	fmt.Println("hello from rdd e2e")
+	if *serve != "" {
+		err := http.ListenAndServe(*serve, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprintln(w, "hello from rdd e2e")
+		}))
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	if *wait {
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
