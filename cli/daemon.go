@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rddproject/rdd/dockerctx"
+	"github.com/rddproject/rdd/history"
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/pidlock"
 	"github.com/rddproject/rdd/reconciler"
@@ -99,6 +100,16 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 	defer closeDrivers(vms, log)
 	eng := docker.New(docker.WithLogger(log), docker.WithFullSync(f.resync))
 	defer eng.Close()
+	hist := history.NewWriter(history.Open(h.History()), log)
+	defer func() {
+		// The queued history writes get a moment; the exit stays within
+		// the contract's 2 s.
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		if err := hist.Close(ctx); err != nil {
+			log.Warn("history writes left unfinished at exit", "err", err)
+		}
+	}()
 	loop, err := reconciler.New(reconciler.Config{
 		Context: contextKeeper(log),
 		Desired: h.Desired,
@@ -111,6 +122,8 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 		Grace:   f.grace,
 		Logger:  log,
 		Daemon:  statusdir.DaemonInfo{PID: os.Getpid(), Version: Version},
+		Events:  statusdir.NewEventLog(dir, eventRotation()),
+		History: hist,
 	})
 	if err != nil {
 		w.Close()

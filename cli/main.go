@@ -154,6 +154,10 @@ state described by ~/.rd/desired.yaml, and writes what it observes under
 		a.logsCommand(),
 		a.planCommand(),
 		a.confirmCommand(),
+		a.eventsCommand(),
+		a.historyCommand(),
+		a.diffCommand(),
+		a.rollbackCommand(),
 	)
 	// The completion command takes its output when it is made.
 	root.SetOut(a.stdout)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -80,34 +81,7 @@ unified diff and writes nothing.`,
 			if err != nil {
 				return err
 			}
-			digest := schema.Digest(data)
-			tty := isTerminal(a.stderr)
-			if tty {
-				if changed {
-					fmt.Fprintf(a.stderr, "rdd: changed %s (%s)\n", target, shortDigest(digest))
-				} else {
-					fmt.Fprintf(a.stderr, "rdd: %s already has these values; nothing written\n", target)
-				}
-			}
-			if noWait {
-				return nil
-			}
-			if up, err := awaitDaemon(cmd.Context(), h, daemonWait); err != nil {
-				return err
-			} else if !up {
-				return withCode(ExitNoDaemon, fmt.Errorf("no rdd daemon is running for %s; %s holds the change, which applies when the daemon starts", h.Dir, target),
-					"start it with `rdd daemon`, or pass --no-wait to only change the file")
-			}
-			if tty {
-				fmt.Fprintf(a.stderr, "rdd: waiting for the daemon's verdict on %s (up to %s)\n", shortDigest(digest), timeout)
-			}
-			if err := a.wait(cmd.Context(), h, waitSpec{digest: digest, timeout: timeout}); err != nil {
-				return err
-			}
-			if tty {
-				fmt.Fprintf(a.stderr, "ready: generation %d\n", a.readyGeneration)
-			}
-			return nil
+			return a.waitWritten(cmd.Context(), h, target, data, changed, noWait, timeout, daemonWait)
 		},
 	}
 	fl := cmd.Flags()
@@ -116,6 +90,40 @@ unified diff and writes nothing.`,
 	fl.DurationVar(&daemonWait, "daemon-wait", defaultDaemonWait, "how long a daemon that is starting may take to answer before exit 5")
 	fl.BoolVar(&dryRun, "dry-run", false, "validate and print the change as a unified diff; write nothing")
 	return cmd
+}
+
+// waitWritten is what rdd set (and rdd rollback) do once data is in the
+// desired file: say so on a terminal, and unless noWait, wait for the
+// daemon's verdict on exactly that digest.
+func (a *app) waitWritten(ctx context.Context, h home.Home, target string, data []byte, changed, noWait bool, timeout, daemonWait time.Duration) error {
+	digest := schema.Digest(data)
+	tty := isTerminal(a.stderr)
+	if tty {
+		if changed {
+			fmt.Fprintf(a.stderr, "rdd: changed %s (%s)\n", target, shortDigest(digest))
+		} else {
+			fmt.Fprintf(a.stderr, "rdd: %s already has these values; nothing written\n", target)
+		}
+	}
+	if noWait {
+		return nil
+	}
+	if up, err := awaitDaemon(ctx, h, daemonWait); err != nil {
+		return err
+	} else if !up {
+		return withCode(ExitNoDaemon, fmt.Errorf("no rdd daemon is running for %s; %s holds the change, which applies when the daemon starts", h.Dir, target),
+			"start it with `rdd daemon`, or pass --no-wait to only change the file")
+	}
+	if tty {
+		fmt.Fprintf(a.stderr, "rdd: waiting for the daemon's verdict on %s (up to %s)\n", shortDigest(digest), timeout)
+	}
+	if err := a.wait(ctx, h, waitSpec{digest: digest, timeout: timeout}); err != nil {
+		return err
+	}
+	if tty {
+		fmt.Fprintf(a.stderr, "ready: generation %d\n", a.readyGeneration)
+	}
+	return nil
 }
 
 // change is one KEY=VALUE argument, read by the schema.
@@ -323,13 +331,20 @@ const maxAttempts = 100
 // fails if another writer created it first; that writer's file is then
 // edited in turn.
 func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bool, error) {
+	return writeDesired(h.Desired, target, func(old []byte) ([]byte, error) { return edit(h.Desired, old, changes) })
+}
+
+// writeDesired replaces target, the file that the desired file desired is
+// or links to, with what apply makes of its current bytes (nil for no
+// file), under its lock, as setWrite describes.
+func writeDesired(desired, target string, apply func(old []byte) ([]byte, error)) ([]byte, bool, error) {
 	for range maxAttempts {
 		fi, err := statTarget(target)
 		if err != nil {
 			return nil, false, err
 		}
 		if fi == nil {
-			data, err := edit(h.Desired, nil, changes)
+			data, err := apply(nil)
 			if err != nil {
 				return nil, false, err
 			}
@@ -341,7 +356,7 @@ func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bo
 			}
 			return data, true, nil
 		}
-		if err := checkWritable(h.Desired, target, fi); err != nil {
+		if err := checkWritable(desired, target, fi); err != nil {
 			return nil, false, err
 		}
 		f, err := lockedfile.OpenFile(target, os.O_RDWR, 0)
@@ -351,7 +366,7 @@ func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bo
 		if err != nil {
 			return nil, false, fmt.Errorf("lock %q: %w", target, err)
 		}
-		data, changed, again, err := editLocked(f, h.Desired, target, changes)
+		data, changed, again, err := editLocked(f, target, apply)
 		f.Close()
 		if again {
 			continue
@@ -363,7 +378,7 @@ func (a *app) setWrite(h home.Home, target string, changes []change) ([]byte, bo
 
 // editLocked does the read-modify-write while f holds the lock; again
 // means the name no longer refers to the locked file.
-func editLocked(f *lockedfile.File, name, target string, changes []change) (data []byte, changed, again bool, err error) {
+func editLocked(f *lockedfile.File, target string, apply func(old []byte) ([]byte, error)) (data []byte, changed, again bool, err error) {
 	locked, err := f.Stat()
 	if err != nil {
 		return nil, false, false, fmt.Errorf("stat %q: %w", target, err)
@@ -375,7 +390,7 @@ func editLocked(f *lockedfile.File, name, target string, changes []change) (data
 	if err != nil {
 		return nil, false, false, withCode(ExitInvalid, err, "nothing was written")
 	}
-	if data, err = edit(name, old, changes); err != nil {
+	if data, err = apply(old); err != nil {
 		return nil, false, false, err
 	}
 	if bytes.Equal(old, data) {

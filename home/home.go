@@ -21,6 +21,7 @@ const (
 	LockFile    = "daemon.lock"
 	AppliedFile = "applied.yaml"
 	ConfirmFile = "confirm.yaml"
+	HistoryDir  = "history"
 	LogsDir     = "logs"
 	LogFile     = "daemon.log"
 )
@@ -100,6 +101,10 @@ func (h Home) Applied() string { return filepath.Join(h.Dir, RunDir, AppliedFile
 // Confirm records the user's consent to a data-destroying change, for one
 // desired digest (`rdd confirm recreate`).
 func (h Home) Confirm() string { return filepath.Join(h.Dir, RunDir, ConfirmFile) }
+
+// History holds the desired contents the daemon applied, one directory
+// per generation (package history).
+func (h Home) History() string { return filepath.Join(h.Dir, RunDir, HistoryDir) }
 
 // Logs is the daemon's log directory.
 func (h Home) Logs() string { return filepath.Join(h.Dir, LogsDir) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rddproject/rdd/atomicfile"
 	"github.com/rddproject/rdd/backoff"
+	"github.com/rddproject/rdd/history"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
@@ -36,6 +37,10 @@ type Config struct {
 	Now     func() time.Time     // default time.Now
 	// Context keeps a docker CLI context at the engine socket. Optional.
 	Context ContextKeeper
+	// Events receives what happened in each pass (events.go); History
+	// keeps each valid content applied. Both optional.
+	Events  *statusdir.EventLog
+	History *history.Writer
 }
 
 // emptyGrace is how long an empty desired file must stay empty before it is
@@ -66,6 +71,7 @@ type Loop struct {
 	emptySince time.Time // first read of an empty desired file in a row
 	failures   int       // passes in a row that did not settle, for backoff
 	lastMarker statusdir.Marker
+	ev         eventState // what events.jsonl was last told
 }
 
 // New returns a loop; call Run to start it.
@@ -321,6 +327,7 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 	if l.applied.Digest != digest || l.applied.Generation == 0 {
 		l.applied = statusdir.AppliedRef{Digest: digest, Generation: l.generation}
 		l.saveApplied(data)
+		l.saveHistory(data)
 		l.log.Info("desired state applied", "digest", digest, "generation", l.generation)
 	}
 	return nil, false
@@ -348,8 +355,10 @@ func (l *Loop) observeDigest(digest string) bool {
 	if digest == l.digest && l.generation > 0 {
 		return false
 	}
+	prev := l.digest
 	l.digest = digest
 	l.generation++
+	l.desiredEvent(prev)
 	return true
 }
 
@@ -359,8 +368,9 @@ func statErr(path string) error {
 }
 
 // write renders the pass into status/: object files first, then app.yaml,
-// then the marker. Every write is skipped when its bytes are unchanged.
+// then its events, then the marker. Every write is skipped when its bytes are unchanged.
 func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
+	defer l.flushHistory() // after the marker
 	gen := l.generation
 	for _, m := range eng.Mirrors {
 		if _, err := l.cfg.Status.SyncMirror(m); err != nil {
@@ -410,6 +420,10 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 		Engine:             eng.Status,
 	}
 	if _, err := l.cfg.Status.WriteYAML(statusdir.AppFile, app); err != nil {
+		return err
+	}
+	// Events before the marker: a script that waited for it finds them.
+	if err := l.recordPass(now, vm, eng, v); err != nil {
 		return err
 	}
 	if v.Marker == "" {

@@ -131,3 +131,20 @@ const (
 	ReasonDead         = "Dead"            // False: a dead container can only be removed
 	ReasonUnexpected   = "UnexpectedState" // False: a state, or a reference, rdd does not know (S9); also of a driver's unknown reason
 )
+
+// Reasons of events (events.jsonl): what an action did, or what happened
+// to an object or a condition.
+const (
+	EventActionStart    = "Start"    // the VM is being started
+	EventActionStop     = "Stop"     // the VM is being stopped
+	EventActionRestart  = "Restart"  // the VM is being restarted into a new configuration
+	EventActionRecreate = "Recreate" // the VM is being deleted and created again
+	EventActionPull     = "Pull"     // a declared image is being pulled
+
+	EventAppeared     = "Appeared"     // an object the engine did not have before
+	EventVanished     = "Vanished"     // an object the engine no longer has
+	EventReplaced     = "Replaced"     // the name belongs to another object now
+	EventStateChanged = "StateChanged" // an object's state changed
+	EventRestarted    = "Restarted"    // a container was started again
+	EventRemoved      = "Removed"      // a condition no longer applies
+)

@@ -13,6 +13,8 @@
 //	  images/<name>.yaml         ImagesDir: one per tag, an [ImageFile]; dangling images by short ID
 //	  volumes/<name>.yaml        VolumesDir: one per volume, a [VolumeFile]
 //	  namespaces/moby.yaml       NamespacesDir, MobyNamespace: a [NamespaceFile]
+//	  events.jsonl               EventsFile: what happened, one JSON [Event] a line
+//	  events.jsonl.1             EventsOldFile: the lines before the last rotation
 //
 // # The status contract
 //
@@ -59,8 +61,20 @@
 // symbolic link.
 //
 // The order within a reconcile pass is: object files first ([Dir.SyncMirror]),
-// then app.yaml, then the marker ([Dir.SetVerdict]) last, so that a waiter
+// then app.yaml, then the pass's events ([EventLog.Append]), then the
+// marker ([Dir.SetVerdict]) last, so that a waiter
 // that sees a marker also sees the state it describes.
+//
+// # Events
+//
+// events.jsonl is the one file that is appended to rather than replaced
+// ([Dir.AppendEvents]): each batch of complete lines goes out in one write
+// with O_APPEND, so a reader that takes only complete lines never sees half
+// of one. When a batch would take the file past 1 MiB it is first renamed to
+// events.jsonl.1 (replacing the one before). A deleted events.jsonl is not
+// restored: the next batch starts a new one. [ReadEvents] reads both files,
+// oldest first; [FollowEvents] then follows new lines with fsnotify, across
+// rotations, never losing or repeating one.
 //
 // # Object file names
 //

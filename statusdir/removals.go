@@ -43,7 +43,12 @@ func (d *Dir) WatchRemovals(ctx context.Context, wake func()) error {
 			if !ok {
 				return nil
 			}
-			if strings.HasPrefix(filepath.Base(ev.Name), atomicfile.TempPrefix) {
+			switch base := filepath.Base(ev.Name); {
+			case strings.HasPrefix(base, atomicfile.TempPrefix):
+				continue
+			case filepath.Dir(ev.Name) == d.root && (base == EventsFile || base == EventsOldFile):
+				// A rotation is the daemon's own rename, and a deleted
+				// event log simply starts again with the next event.
 				continue
 			}
 			switch {

@@ -1,12 +1,14 @@
 package testscripts
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rddproject/rdd/schema"
+	"github.com/rddproject/rdd/statusdir"
 )
 
 var commands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -162,8 +165,11 @@ func parentDir(p string) string {
 
 // nowrites dir duration: no file directly in dir is created, written,
 // removed or renamed for duration. Subdirectories are not watched: they
-// mirror the shared dockerd, which other tests change meanwhile. It asserts
-// an absence, so it necessarily waits the whole (short) duration.
+// mirror the shared dockerd, which other tests change meanwhile. For the
+// same reason events.jsonl may grow, but only by `object` events (the
+// shared dockerd's containers, images and volumes coming and going); any
+// other event is a write. It asserts an absence, so it necessarily waits
+// the whole (short) duration.
 func cmdNowrites(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
 		ts.Fatalf("usage: nowrites dir duration")
@@ -175,11 +181,34 @@ func cmdNowrites(ts *testscript.TestScript, neg bool, args []string) {
 	defer w.Close()
 	root := ts.MkAbs(args[0])
 	ts.Check(w.Add(root))
+	events := filepath.Join(root, statusdir.EventsFile)
+	var offset int64
+	if fi, err := os.Stat(events); err == nil {
+		offset = fi.Size()
+	}
 	deadline := time.After(d)
 	for {
 		select {
 		case ev := <-w.Events:
-			ts.Fatalf("nowrites: %s", ev)
+			if ev.Name != events || ev.Op != fsnotify.Write {
+				ts.Fatalf("nowrites: %s", ev)
+			}
+			b, err := os.ReadFile(events)
+			ts.Check(err)
+			if int64(len(b)) < offset {
+				ts.Fatalf("nowrites: %s shrank", events)
+			}
+			added := b[offset:]
+			end := bytes.LastIndexByte(added, '\n') + 1
+			for _, line := range bytes.Split(added[:end], []byte("\n")) {
+				if len(line) == 0 {
+					continue
+				}
+				if e, err := statusdir.ParseEvent(line); err != nil || e.Type != statusdir.EventObject {
+					ts.Fatalf("nowrites: %s: %s", events, line)
+				}
+			}
+			offset += int64(end)
 		case err := <-w.Errors:
 			ts.Fatalf("nowrites: %v", err)
 		case <-deadline:
