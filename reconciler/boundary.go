@@ -46,6 +46,12 @@ type VMResult struct {
 	Applying []effect.Change
 	// Held is a change that was not made and why; nil when none.
 	Held *Hold
+	// EngineConfig is the condition of the engine configuration
+	// (statusdir.CondEngineConfig); nil when none is set. A False one with
+	// reason ConfigRefused fails the verdict; NotApplicable does not.
+	EngineConfig *statusdir.Condition
+	// EngineConfigStatus is app.yaml's engine.config; nil when none.
+	EngineConfigStatus *statusdir.EngineConfig
 }
 
 // Engine is the container engine inside the VM.

@@ -408,6 +408,14 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 	} {
 		l.conds = statusdir.SetCondition(l.conds, c, now)
 	}
+	if c := vm.EngineConfig; c != nil {
+		cc := *c
+		cc.Type, cc.ObservedGeneration = statusdir.CondEngineConfig, gen
+		l.conds = statusdir.SetCondition(l.conds, cc, now)
+	} else {
+		l.conds = removeCondition(l.conds, statusdir.CondEngineConfig)
+	}
+	eng.Status.Config = vm.EngineConfigStatus
 	if l.desired != nil && l.desired.Kubernetes.Enabled {
 		l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: statusdir.CondKubernetes, Status: statusdir.False,
 			Reason: statusdir.ReasonNotSupported, Message: "Kubernetes is not built yet", ObservedGeneration: gen}, now)

@@ -77,6 +77,9 @@ func Decide(o Observation) Verdict {
 	if o.VM.Reason != statusdir.VMRunning {
 		return progressing("waiting for the VM to start")
 	}
+	if c := o.VM.EngineConfig; c != nil && c.Status == statusdir.False && c.Reason == statusdir.ReasonConfigRefused {
+		return failed(statusdir.ReasonConfigRefused, "%s", c.Message)
+	}
 	switch o.Engine.Reason {
 	case statusdir.EngineConnected, statusdir.EngineNotApplicable:
 	case statusdir.EngineConnecting:

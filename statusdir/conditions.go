@@ -66,6 +66,9 @@ const (
 	CondEngine     = "ContainerEngineReady"
 	CondSettled    = "Settled"
 	CondKubernetes = "KubernetesReady"
+	// CondEngineConfig: the engine configuration of section 11 (daemon.json,
+	// proxy, CA certificates) is in force; absent when none is set.
+	CondEngineConfig = "EngineConfig"
 )
 
 // Reasons of the Running condition: what the VM driver reports.
@@ -110,8 +113,10 @@ const (
 	// A VM driver held a change back (reconciler.Hold): it recreates
 	// the VM without `vm.recreate: allow` or `rdd confirm recreate`, or it
 	// cannot be made at all (a disk shrink, a value limactl cannot carry).
-	NeedsConfirmation = "NeedsConfirmation"
-	ChangeRefused     = "ChangeRefused"
+	NeedsConfirmation   = "NeedsConfirmation"
+	ChangeRefused       = "ChangeRefused"
+	ReasonConfigApplied = "Applied"       // EngineConfig True: written, reloaded or restarted, and verified
+	ReasonConfigRefused = "ConfigRefused" // EngineConfig False: the engine refused it; the last good configuration is in force
 )
 
 // Reasons of declared objects' conditions ([ObjectCondition]). The

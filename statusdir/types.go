@@ -78,6 +78,10 @@ type VMStatus struct {
 	Memory   string `yaml:"memory" json:"memory"`
 	Disk     string `yaml:"disk" json:"disk"`
 	Type     string `yaml:"type" json:"type"`
+	// MountType and PortForwards are what the instance was started with
+	// (Lima driver; portForwards as hostIP:hostPort->guestPort/proto).
+	MountType    string   `yaml:"mountType,omitempty" json:"mountType,omitempty"`
+	PortForwards []string `yaml:"portForwards,omitempty" json:"portForwards,omitempty"`
 }
 
 // EngineStatus is what the daemon observes of the container engine.
@@ -86,6 +90,17 @@ type EngineStatus struct {
 	Socket     string `yaml:"socket" json:"socket"`
 	Version    string `yaml:"version" json:"version"`
 	APIVersion string `yaml:"apiVersion" json:"apiVersion"`
+	// Config is the engine configuration in force in the guest; absent
+	// when rdd applies none (host driver, nothing applied yet).
+	Config *EngineConfig `yaml:"config,omitempty" json:"config,omitempty"`
+}
+
+// EngineConfig is the applied daemon.json and the registries as dockerd
+// reports them (docker info), not as desired.yaml lists them.
+type EngineConfig struct {
+	Digest             string   `yaml:"digest" json:"digest"`
+	RegistryMirrors    []string `yaml:"registryMirrors" json:"registryMirrors"`
+	InsecureRegistries []string `yaml:"insecureRegistries" json:"insecureRegistries"`
 }
 
 // Marker is the content of the ready and failed markers.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/reconciler"
+	"github.com/rddproject/rdd/reconciler/guestconfig"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
@@ -52,7 +53,21 @@ func (h *Driver) Reconcile(_ context.Context, d *schema.Desired, _ reconciler.Al
 		return reconciler.VMResult{Status: st, Reason: statusdir.VMStopped, Message: "host driver: no VM; the engine is disconnected"}
 	}
 	st.Status = statusdir.VMStatusRunning
-	return reconciler.VMResult{Status: st, Reason: statusdir.VMRunning, Message: "host driver: no VM", Socket: h.Socket(d)}
+	return reconciler.VMResult{Status: st, Reason: statusdir.VMRunning, Message: "host driver: no VM", Socket: h.Socket(d), EngineConfig: engineConfig(d)}
+}
+
+// engineConfig reports the engine and guest keys of desired.yaml that
+// only a guest rdd owns can take: the host's dockerd is not rdd's to
+// reconfigure, so they are named, never silently ignored (nil when none
+// is set). The verdict stays ready.
+func engineConfig(d *schema.Desired) *statusdir.Condition {
+	keys := guestconfig.SetGuestKeys(d)
+	if len(keys) == 0 {
+		return nil
+	}
+	return &statusdir.Condition{Type: statusdir.CondEngineConfig, Status: statusdir.False, Reason: statusdir.EngineNotApplicable,
+		Message: "vm.driver is host: rdd does not own this dockerd and applies none of " + strings.Join(keys, ", ") +
+			"; configure the host's dockerd yourself (/etc/docker/daemon.json), or use vm.driver: lima"}
 }
 
 // Socket is the engine socket for d: containerEngine.socket when set (a

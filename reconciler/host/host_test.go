@@ -1,6 +1,8 @@
 package host
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/rddproject/rdd/effect"
@@ -68,5 +70,22 @@ func TestPlan(t *testing.T) {
 	}
 	if len(got) != 4 {
 		t.Errorf("changes %v, want 4", got)
+	}
+}
+
+// TestEngineConfigNotApplicable: keys only a guest can take are named in
+// a False NotApplicable condition; none set, no condition.
+func TestEngineConfigNotApplicable(t *testing.T) {
+	d := schema.Default().Defaults()
+	d.Running = true
+	if c := (&Driver{}).Reconcile(context.Background(), d, reconciler.Allow{}).EngineConfig; c != nil {
+		t.Errorf("nothing set, yet %+v", c)
+	}
+	d.ContainerEngine.RegistryMirrors = []string{"https://m.corp"}
+	d.VM.Proxy.HTTP = "http://p:3128"
+	c := (&Driver{}).Reconcile(context.Background(), d, reconciler.Allow{}).EngineConfig
+	if c == nil || c.Status != statusdir.False || c.Reason != statusdir.EngineNotApplicable ||
+		!strings.Contains(c.Message, "containerEngine.registryMirrors, vm.proxy") {
+		t.Errorf("condition %+v", c)
 	}
 }

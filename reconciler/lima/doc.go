@@ -36,12 +36,18 @@
 //	vm.mounts               vm-restart  regenerated at each start. pkg/cidata/cidata.go templateArgs; double
 //	vm.image                recreate    images are read only when the disk is created.
 //	                                    pkg/instance/start.go Prepare; double; VM (held without confirmation)
-//	vm.mountType            vm-restart  applied at next start. pkg/driver/qemu/qemu_driver.go Validate (not in the schema yet)
-//	vm.env, vm.proxy        vm-restart  rendered into cidata at each start. pkg/cidata/cidata.go setupEnv (not yet)
-//	vm.caCerts, vm.dns      vm-restart  cidata ca_certs / network-config at each start (not yet)
-//	vm.hosts                vm-restart  served by the host agent's DNS, read at start. pkg/hostagent/hostagent.go Run (not yet)
-//	vm.portForwards         vm-restart  read by the host agent only when it starts. pkg/hostagent/hostagent.go New (not yet)
-//	vm.provision            vm-restart  embedded in cidata at each start, run at every boot (not yet)
+//	vm.mountType            vm-restart  applied at next start. pkg/driver/qemu/qemu_driver.go Validate; golden render
+//	vm.env                  vm-restart  rendered into cidata at each start. pkg/cidata/cidata.go setupEnv; golden render
+//	vm.dns                  vm-restart  cidata network-config at each start (with hostResolver off, as Lima requires); golden
+//	vm.hosts                vm-restart  served by the host agent's DNS, read at start (or an /etc/hosts block when dns is set)
+//	vm.portForwards         vm-restart  read by the host agent only when it starts. pkg/hostagent/hostagent.go New; golden
+//	vm.provision            vm-restart  embedded in cidata at each start, run at every boot (after rdd's own); golden
+//	vm.proxy, vm.caCerts    engine-restart  not in lima.yaml: applied inside the running guest by the engine
+//	                                    configuration (package guestconfig: a dockerd drop-in, the trust store, then a
+//	                                    docker restart); double
+//	containerEngine.registryMirrors, insecureRegistries, config
+//	                        reload or engine-restart  daemon.json in the guest, SIGHUP for dockerd's reloadable keys
+//	                                    (guestconfig's table, moby daemon/reload.go), a restart for the others; double
 //	vm.recreate             none        a permission, nothing in the VM
 //	containerEngine.name    vm-restart  the engine's guest socket is a port forward (host agent start only) and the
 //	                                    provision script picks the engine at boot; double

@@ -97,6 +97,7 @@ type Driver struct {
 	fail     *failure
 	last     statusdir.VMStatus  // the last observation, shown during operations
 	lastRes  reconciler.VMResult // the last result returned
+	guest    *guestState         // the engine configuration (guestconfig.go)
 }
 
 var _ reconciler.VM = (*Driver)(nil)

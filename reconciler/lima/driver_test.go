@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -214,8 +215,8 @@ func TestCreateStartStop(t *testing.T) {
 	if r.Socket != f.socket {
 		t.Errorf("socket %q, want %q", r.Socket, f.socket)
 	}
-	want := statusdir.VMStatus{Driver: "lima", Instance: "rd", Status: "Running", CPUs: 2, Memory: "4GiB", Disk: "100GiB", Type: "qemu"}
-	if r.Status != want {
+	want := statusdir.VMStatus{Driver: "lima", Instance: "rd", Status: "Running", CPUs: 2, Memory: "4GiB", Disk: "100GiB", Type: "qemu", MountType: "reverse-sshfs"}
+	if !reflect.DeepEqual(r.Status, want) {
 		t.Errorf("status %+v, want %+v", r.Status, want)
 	}
 	if target, err := os.Readlink(f.socket); err != nil || target != f.dockerd {

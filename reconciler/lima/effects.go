@@ -74,14 +74,15 @@ var rules = []rule{
 			return imageString(a.Image), imageString(w.Image), !sameImage(a.Image, w.Image)
 		}},
 	// Keys being added to the schema that Lima renders at each start.
-	{key: "vm.mountType", effect: effect.VMRestart, why: whyAtStart},
-	{key: "vm.env", effect: effect.VMRestart, why: whyCidata},
-	{key: "vm.proxy", effect: effect.VMRestart, why: whyCidata},
-	{key: "vm.caCerts", effect: effect.VMRestart, why: whyCidata},
-	{key: "vm.dns", effect: effect.VMRestart, why: whyCidata},
-	{key: "vm.hosts", effect: effect.VMRestart, why: "Lima's host agent serves these names from its DNS, set up only when it starts: limactl edit, then a restart"},
-	{key: "vm.portForwards", effect: effect.VMRestart, why: "Lima's host agent reads its port forwards only when it starts, and cannot restart without the VM"},
-	{key: "vm.provision", effect: effect.VMRestart, why: "Lima embeds provision scripts in the instance's cloud-init data at each start and runs them at every boot"},
+	{key: "vm.mountType", effect: effect.VMRestart, why: whyAtStart, compare: guestCompare("vm.mountType")},
+	{key: "vm.env", effect: effect.VMRestart, why: whyCidata, compare: guestCompare("vm.env")},
+	{key: "vm.dns", effect: effect.VMRestart, why: whyCidata, compare: guestCompare("vm.dns")},
+	{key: "vm.hosts", effect: effect.VMRestart, why: "Lima's host agent serves these names from its DNS, set up only when it starts: limactl edit, then a restart",
+		compare: guestCompare("vm.hosts")},
+	{key: "vm.portForwards", effect: effect.VMRestart, why: "Lima's host agent reads its port forwards only when it starts, and cannot restart without the VM",
+		compare: guestCompare("vm.portForwards")},
+	{key: "vm.provision", effect: effect.VMRestart, why: "Lima embeds provision scripts in the instance's cloud-init data at each start and runs them at every boot",
+		compare: guestCompare("vm.provision")},
 	{key: "vm.recreate", effect: effect.None, why: "a permission for changes that recreate the VM; nothing in the VM changes"},
 	{key: "containerEngine.name", effect: effect.VMRestart,
 		why: "the engine's guest socket is a port forward, which Lima's host agent reads only when it starts, " +
@@ -99,6 +100,21 @@ var ownedElsewhere = map[string]string{
 	"containerEngine.insecureRegistries": "the engine configuration (daemon.json in the guest)",
 	"containerEngine.config":             "the engine configuration (daemon.json in the guest)",
 	"containerEngine.dockerContext":      "the docker CLI context on the host",
+	"vm.proxy":                           "the engine configuration (a dockerd drop-in and /etc/environment in the running guest: an engine restart)",
+	"vm.caCerts":                         "the engine configuration (the guest's trust store: an engine restart)",
+}
+
+// guestCompare is the compare function of a row whose key lima.yaml
+// carries for the guest (guestspec.go's guestDiff decides what changed).
+func guestCompare(key string) func(a, w Spec) (string, string, bool) {
+	return func(a, w Spec) (string, string, bool) {
+		for _, c := range guestDiff(a.Guest, w.Guest) {
+			if c.Key == key {
+				return c.From, c.To, true
+			}
+		}
+		return "", "", false
+	}
 }
 
 // KeyUnknown stands for every key when the instance carries no record of
@@ -186,6 +202,12 @@ func limaKeyOwner(limaKey string) string {
 		return "vm.rosetta"
 	case "mounts":
 		return "vm.mounts"
+	case "mountType":
+		return "vm.mountType"
+	case "env":
+		return "vm.env"
+	case "dns", "hostResolver":
+		return "vm.dns"
 	case "portForwards":
 		return "containerEngine.socket"
 	case "containerd", "param", "probes", "provision":

@@ -90,7 +90,14 @@ func (dr *Driver) reconcile(ctx context.Context, d *schema.Desired, allow reconc
 	switch p.Action {
 	case actNone:
 		dr.fail = nil
-		return dr.steady(o, p, d.Running)
+		res := dr.steady(o, p, d.Running)
+		if d.Running && o.Applied != nil && res.Reason == statusdir.VMRunning {
+			// The engine configuration is applied inside the running
+			// guest (guestconfig.go), never by restarting the VM.
+			guestStatus(&res.Status, o.Applied)
+			dr.applyEngineConfig(ctx, r, d, &res)
+		}
+		return res
 	case actHold:
 		return dr.hold(o, p)
 	case actUnexpected:

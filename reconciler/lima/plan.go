@@ -154,5 +154,5 @@ func (dr *Driver) Plan(d *schema.Desired) []effect.Change {
 			o.Applied = rec
 		}
 	}
-	return effects(*o, want)
+	return append(effects(*o, want), EnginePlan(dr.instanceDir(), d)...)
 }

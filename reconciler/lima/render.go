@@ -141,10 +141,12 @@ func document(s Spec) *yaml.Node {
 	for _, m := range s.Mounts {
 		entry := mapping()
 		add(entry, "location", str(m.Location))
+		addMountPoint(entry, m)
 		add(entry, "writable", boolean(m.Writable))
 		mounts.Content = append(mounts.Content, entry)
 	}
 	add(doc, "mounts", mounts)
+	addMountType(doc, s.Guest)
 	if s.Rosetta {
 		r := mapping()
 		add(r, "enabled", boolean(true))
@@ -158,13 +160,14 @@ func document(s Spec) *yaml.Node {
 	ssh := mapping()
 	add(ssh, "loadDotSSHPubKeys", boolean(false))
 	add(doc, "ssh", ssh)
+	addGuestEnv(doc, s.Guest)
 	param := mapping()
 	add(param, engineParam, str(s.Engine))
 	add(doc, "param", param)
 	prov := mapping()
 	add(prov, "mode", str("system"))
 	add(prov, "script", literal(provisionScript))
-	add(doc, "provision", seq(prov))
+	add(doc, "provision", seq(append([]*yaml.Node{prov}, guestProvision(s.Guest)...)...))
 	probe := mapping()
 	add(probe, "description", str("the container engine's socket exists"))
 	add(probe, "script", literal(fmt.Sprintf(probeScript, guestSocket(s.Engine))))
@@ -173,7 +176,7 @@ func document(s Spec) *yaml.Node {
 	fwd := mapping()
 	add(fwd, "guestSocket", str(guestSocket(s.Engine)))
 	add(fwd, "hostSocket", str(s.Socket))
-	add(doc, "portForwards", seq(fwd))
+	add(doc, "portForwards", seq(append(guestForwards(s.Guest), fwd)...))
 	return doc
 }
 
@@ -199,7 +202,7 @@ var createOnly = map[string]bool{"minimumLimaVersion": true, "base": true, "imag
 
 // optionalKeys are written only for some specs; an edit deletes them when
 // the new spec has none.
-var optionalKeys = []string{"rosetta"}
+var optionalKeys = []string{"rosetta", "mountType", "env", "dns", "hostResolver"}
 
 // editExpr is the yq expression `limactl edit --set` applies to make an
 // existing instance's lima.yaml match s: every key rdd owns is assigned a

@@ -49,7 +49,27 @@ func renderCases(t *testing.T) map[string]Spec {
 	vz.VMType, vz.Rosetta, vz.CPUs, vz.Memory = "vz", true, 4, "8GiB"
 	vz.Mounts = []schema.Mount{{Location: "~", Writable: false}, {Location: "/tmp/rd share", Writable: true}}
 
-	return map[string]Spec{"stock": stock, "offline": offline, "containerd": containerd, "vz-rosetta": vz}
+	// guest: every key of section 11 that lima.yaml carries, with the host
+	// resolver on (vm.hosts served by it).
+	guest := defaultSpec(t)
+	guest.Mounts = []schema.Mount{{Location: "~", MountPoint: "/mnt/home", Writable: true}}
+	guest.MountType = "9p"
+	guest.Env = map[string]string{"TZ": "Europe/Berlin", "LANG": "C.UTF-8"}
+	guest.Hosts = map[string]string{"git.corp": "10.0.0.7", "registry.corp": "10.0.0.8"}
+	guest.PortForwards = []schema.PortForward{
+		{GuestPort: 8080, HostPort: 18080, HostIP: "127.0.0.1", Proto: "tcp"},
+		{GuestPort: 53, HostPort: 5353, HostIP: "0.0.0.0", Proto: "udp"},
+	}
+	guest.Provision = []schema.Provision{{Mode: "system", Script: "#!/bin/sh\necho system >/run/rdd-test\n"}, {Mode: "user", Script: "#!/bin/sh\necho user\n"}}
+
+	// dns: vm.dns turns Lima's host resolver off, so vm.hosts goes to
+	// /etc/hosts through a provision script that runs before the user's.
+	dns := defaultSpec(t)
+	dns.DNS = []string{"10.0.0.2", "10.0.0.3"}
+	dns.Hosts = map[string]string{"git.corp": "10.0.0.7"}
+	dns.Provision = []schema.Provision{{Mode: "system", Script: "#!/bin/sh\ntrue\n"}}
+
+	return map[string]Spec{"stock": stock, "offline": offline, "containerd": containerd, "vz-rosetta": vz, "guest": guest, "dns": dns}
 }
 
 // TestRender compares lima.yaml for representative specs with golden files

@@ -26,6 +26,8 @@ type Spec struct {
 	// Socket is the absolute host path where the guest's engine socket is
 	// forwarded.
 	Socket string `json:"socket"`
+	// Guest is what else lima.yaml carries for the guest (guestspec.go).
+	Guest
 }
 
 // specFor derives the instance's Spec from a desired state. defaultSocket
@@ -40,6 +42,7 @@ func specFor(d *schema.Desired, defaultSocket, base string) (Spec, error) {
 		Rosetta: d.VM.Rosetta,
 		Mounts:  slices.Clone(d.VM.Mounts),
 		Engine:  d.ContainerEngine.Name,
+		Guest:   guestFor(d),
 	}
 	if s.Mounts == nil {
 		s.Mounts = []schema.Mount{}

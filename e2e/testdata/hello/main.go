@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -21,6 +22,7 @@ func main() {
 	wait := flag.Bool("wait", false, "run until SIGTERM or SIGINT")
 	write := flag.String("write", "", "FILE=TEXT: write TEXT to FILE unless it exists")
 	cat := flag.String("cat", "", "print FILE")
+	serve := flag.String("serve", "", "serve the greeting over HTTP on this address (e.g. :8080) until killed")
 	flag.Parse()
 	if *cat != "" {
 		b, err := os.ReadFile(*cat)
@@ -37,6 +39,13 @@ func main() {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
+	}
+	if *serve != "" {
+		err := http.ListenAndServe(*serve, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			fmt.Fprintln(w, "hello from rdd e2e")
+		}))
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	if *wait {
 		c := make(chan os.Signal, 1)

@@ -114,6 +114,8 @@ func Main(args []string) int {
 		runErr = h.qemu(rest)
 	case "_fault":
 		runErr = h.fault(rest)
+	case "shell":
+		runErr = h.shell(rest)
 	default:
 		runErr = fmt.Errorf("unknown command %q for %q", cmd, "limactl")
 	}
@@ -144,6 +146,8 @@ func parseGlobal(args []string) (globals, string, []string, error) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
+		case cmd == "shell": // limactl shell does not intersperse flags: the guest command's are its own
+			rest = append(rest, a)
 		case a == "--version" || a == "-v":
 			g.version = true
 		case a == "--tty" || strings.HasPrefix(a, "--tty="):
