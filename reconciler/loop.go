@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rddproject/rdd/atomicfile"
@@ -65,6 +67,9 @@ type Loop struct {
 	emptySince time.Time // first read of an empty desired file in a row
 	failures   int       // passes in a row that did not settle, for backoff
 	lastMarker statusdir.Marker
+	lastVerdict string // the marker last written ("" none, or after a failed write)
+	startNote  string // what restore could not use, shown until a valid state is applied
+	savedCopy  bool   // the applied copy was written by this daemon
 }
 
 // New returns a loop; call Run to start it.
@@ -90,28 +95,82 @@ func New(cfg Config) (*Loop, error) {
 }
 
 // restore continues from what an earlier daemon left: the generation
-// counter (so generations only grow) and the last valid desired state.
+// counter (so generations only grow) and the last valid desired state. What
+// it cannot use is logged and kept in startNote, which the next passes show
+// in the Valid condition: an unreadable app.yaml restarts the generations,
+// and an empty or unreadable copy means no state is in force at all (never
+// the defaults, which would stop a running VM because of a typo).
 func (l *Loop) restore() {
-	if app, err := statusdir.ReadApp(l.cfg.Status.Root()); err == nil && app.Desired.Path == l.cfg.Desired {
+	var notes []string
+	app, err := statusdir.ReadApp(l.cfg.Status.Root())
+	switch {
+	case err == nil && app.Desired.Path == l.cfg.Desired:
 		l.digest, l.generation = app.Desired.Digest, app.Desired.Generation
 		l.applied = app.Applied
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		l.log.Warn("the previous daemon's status cannot be read; generations start again at 1", "err", err)
+		notes = append(notes, fmt.Sprintf("at start, %v; generations started again at 1", err))
 	}
-	if l.cfg.Applied == "" {
-		return
+	if l.cfg.Applied != "" {
+		d, digest, err := l.readApplied()
+		switch {
+		case err != nil:
+			l.log.Warn("ignoring the saved last valid desired state: nothing is in force until desired.yaml is valid", "path", l.cfg.Applied, "err", err)
+			notes = append(notes, fmt.Sprintf("at start, %v; it was ignored, and nothing is in force until the desired file is valid", err))
+			l.applied.Generation = 0 // the next valid read saves a new copy
+		case d != nil:
+			l.desired = d
+			if l.applied.Digest != digest {
+				l.applied = statusdir.AppliedRef{Digest: digest}
+			}
+		}
 	}
-	data, err := os.ReadFile(l.cfg.Applied)
+	l.startNote = strings.Join(notes, "; ")
+}
+
+// readApplied reads and parses the applied copy. A missing copy is no copy
+// (nil, no error); an empty, unreadable or invalid one is an error. The
+// copy is opened without following a link and never blocks on a FIFO.
+func (l *Loop) readApplied() (*schema.Desired, string, error) {
+	path := l.cfg.Applied
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", nil
+	}
 	if err != nil {
-		return
+		return nil, "", fmt.Errorf("the saved copy %s cannot be read: %w", path, unwrapPath(err))
 	}
-	d, err := l.cfg.Schema.Parse(l.cfg.Applied, data)
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
-		l.log.Warn("ignoring the saved last valid desired state", "path", l.cfg.Applied, "err", err)
-		return
+		return nil, "", fmt.Errorf("the saved copy %s cannot be read: %w", path, unwrapPath(err))
 	}
-	l.desired = d
-	if digest := schema.Digest(data); l.applied.Digest != digest {
-		l.applied = statusdir.AppliedRef{Digest: digest}
+	if !fi.Mode().IsRegular() {
+		return nil, "", fmt.Errorf("the saved copy %s cannot be read: not a regular file (%s)", path, fi.Mode().Type())
 	}
+	data, err := io.ReadAll(io.LimitReader(f, schema.MaxFileSize+1))
+	switch {
+	case err != nil:
+		return nil, "", fmt.Errorf("the saved copy %s cannot be read: %w", path, unwrapPath(err))
+	case len(data) == 0:
+		return nil, "", fmt.Errorf("the saved copy %s is empty", path)
+	case len(data) > schema.MaxFileSize:
+		return nil, "", fmt.Errorf("the saved copy %s is over %d bytes", path, schema.MaxFileSize)
+	}
+	d, err := l.cfg.Schema.Parse(path, data)
+	if err != nil {
+		return nil, "", fmt.Errorf("the saved copy %s is not a valid desired file: %s", path, firstLine(err.Error()))
+	}
+	return d, schema.Digest(data), nil
+}
+
+// unwrapPath drops the *PathError wrapper whose path the caller names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // Wake asks for a pass. It never blocks; wake-ups that arrive while one is
@@ -336,7 +395,9 @@ func (l *Loop) saveApplied(data []byte) {
 	}
 	if err != nil {
 		l.log.Warn("save the last valid desired state", "path", l.cfg.Applied, "err", err)
+		return
 	}
+	l.savedCopy = true
 }
 
 // observeDigest records the digest of what was just read, bumping the
@@ -368,6 +429,9 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 	valid := statusdir.Condition{Type: statusdir.CondValid, Status: statusdir.True, Reason: statusdir.ReasonValid, ObservedGeneration: gen}
 	if invalid != nil {
 		valid.Status, valid.Reason, valid.Message = statusdir.False, invalid.Reason, invalid.Message
+	}
+	if l.startNote != "" {
+		valid.Message = strings.TrimPrefix(valid.Message+"; "+l.startNote, "; ")
 	}
 	settled := statusdir.Condition{Type: statusdir.CondSettled, Status: statusdir.False, Reason: v.Reason, Message: v.Message, ObservedGeneration: gen}
 	if v.Marker == statusdir.ReadyMarker {
@@ -401,21 +465,28 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 	if _, err := l.cfg.Status.WriteYAML(statusdir.AppFile, app); err != nil {
 		return err
 	}
+	if l.savedCopy {
+		l.startNote = "" // shown once; a valid state is in force and saved
+	}
 	if v.Marker == "" {
+		l.lastVerdict = ""
 		return l.cfg.Status.ClearVerdict()
 	}
 	m := statusdir.Marker{Digest: l.digest, Generation: gen, Reason: v.Reason, Message: v.Message, Time: now.UTC().Truncate(time.Second)}
-	if l.lastMarker.Digest == m.Digest && l.lastMarker.Generation == m.Generation && l.lastMarker.Reason == m.Reason && l.lastMarker.Message == m.Message {
+	same := l.lastMarker.Digest == m.Digest && l.lastMarker.Generation == m.Generation && l.lastMarker.Reason == m.Reason && l.lastMarker.Message == m.Message
+	if same {
 		m.Time = l.lastMarker.Time // same verdict: same bytes
 	}
-	changed, err := l.cfg.Status.SetVerdict(v.Marker, m)
-	if err != nil {
-		return err
-	}
-	if changed {
+	if !same || l.lastVerdict != v.Marker {
+		// Logged before the marker exists: whoever sees the marker finds
+		// the line in the log.
 		l.log.Info("verdict", "marker", v.Marker, "generation", gen, "reason", v.Reason, "message", firstLine(v.Message))
 	}
-	l.lastMarker = m
+	if _, err := l.cfg.Status.SetVerdict(v.Marker, m); err != nil {
+		l.lastVerdict = ""
+		return err
+	}
+	l.lastMarker, l.lastVerdict = m, v.Marker
 	return nil
 }
 

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -453,5 +456,120 @@ func waitCall(t *testing.T, ch <-chan struct{}) {
 func TestNewRequiresConfig(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Fatal("New with an empty Config succeeded")
+	}
+}
+
+// An empty or unreadable applied copy at start is no copy: the loop acts on
+// nothing rather than on the defaults (which would stop a running VM
+// because of a typo), and says so in the log and in status.
+func TestLoopBadAppliedCopyIsNoCopy(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		spoil func(h *harness)
+		want  string
+	}{
+		{"empty", func(h *harness) { os.Truncate(h.applied, 0) }, "is empty"},
+		{"unreadable", func(h *harness) { os.Remove(h.applied); os.Symlink("elsewhere", h.applied) }, "cannot be read"},
+		{"not a file", func(h *harness) { os.Remove(h.applied); syscall.Mkfifo(h.applied, 0o600) }, "not a regular file"},
+		{"invalid", func(h *harness) { os.WriteFile(h.applied, []byte("running: [\n"), 0o600) }, "is not a valid desired file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, runningYAML)
+			h.pass()
+			h.save(invalidYAML)
+			tc.spoil(h)
+			vmCalls, engCalls := len(h.vm.Calls()), len(h.eng.Calls())
+			h.start()
+			h.pass()
+			h.wantMarker(statusdir.FailedMarker, 2, statusdir.ReasonInvalid)
+			if n := len(h.vm.Calls()) - vmCalls + len(h.eng.Calls()) - engCalls; n != 0 {
+				t.Fatalf("acted on the VM or engine %d times with no usable copy (calls %+v)", n, h.vm.Calls())
+			}
+			if c := h.cond(statusdir.CondValid); !strings.Contains(c.Message, tc.want) || !strings.Contains(c.Message, h.applied) {
+				t.Errorf("Valid message does not report the copy: %q", c.Message)
+			}
+			if !strings.Contains(h.log.String(), tc.want) {
+				t.Errorf("log does not report the copy:\n%s", h.log)
+			}
+			// A valid file applies, rewrites the copy, and the note goes.
+			h.save(runningYAML)
+			h.pass()
+			h.pass()
+			h.wantMarker(statusdir.ReadyMarker, 3, statusdir.ReasonSettled)
+			if c := h.cond(statusdir.CondValid); c.Message != "" {
+				t.Errorf("Valid message after a valid apply: %q", c.Message)
+			}
+			if fi, err := os.Lstat(h.applied); err != nil || !fi.Mode().IsRegular() {
+				t.Fatalf("applied copy not rewritten: %v, %v", fi, err)
+			}
+			if b, err := os.ReadFile(h.applied); err != nil || string(b) != runningYAML {
+				t.Errorf("applied copy = %q, %v", b, err)
+			}
+		})
+	}
+}
+
+// An app.yaml that cannot be parsed at start is reported: the generation
+// counter starts again.
+func TestLoopBadAppFileReported(t *testing.T) {
+	h := newHarness(t, runningYAML)
+	h.pass()
+	if err := os.WriteFile(filepath.Join(h.status.Root(), statusdir.AppFile), []byte("daemon: [\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	h.pass()
+	if c := h.cond(statusdir.CondValid); !strings.Contains(c.Message, "app.yaml") {
+		t.Errorf("Valid message does not report app.yaml: %q", c.Message)
+	}
+	if !strings.Contains(h.log.String(), "app.yaml") {
+		t.Errorf("log does not report app.yaml:\n%s", h.log)
+	}
+}
+
+// markerAtLog is a log handler that records, for every "verdict" line,
+// whether the marker it announces was already on disk: a script that waits
+// for the marker and then greps the log must find the line.
+type markerAtLog struct {
+	slog.Handler
+	root string
+	mu   sync.Mutex
+	seen []string // "marker generation: present" for each verdict line
+}
+
+func (h *markerAtLog) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == "verdict" {
+		var name string
+		var gen int64
+		r.Attrs(func(a slog.Attr) bool {
+			switch a.Key {
+			case "marker":
+				name = a.Value.String()
+			case "generation":
+				gen = a.Value.Int64()
+			}
+			return true
+		})
+		m, err := statusdir.ReadMarker(h.root, name)
+		h.mu.Lock()
+		h.seen = append(h.seen, fmt.Sprintf("%s %d: present %t", name, gen, err == nil && m.Generation == gen))
+		h.mu.Unlock()
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func TestLoopVerdictLoggedBeforeMarker(t *testing.T) {
+	h := newHarness(t, runningYAML)
+	rec := &markerAtLog{Handler: slog.NewTextHandler(h.log, nil), root: h.status.Root()}
+	h.loop.log = slog.New(rec)
+	h.pass()
+	h.save(invalidYAML)
+	h.pass()
+	h.pass() // the same verdict again: no second line
+	h.save(runningYAML)
+	h.pass()
+	want := []string{"ready 1: present false", "failed 2: present false", "ready 3: present false"}
+	if !slices.Equal(rec.seen, want) {
+		t.Errorf("verdict lines = %q, want %q", rec.seen, want)
 	}
 }
