@@ -183,7 +183,6 @@ func runLoop(ctx context.Context, loop *reconciler.Loop, dir *statusdir.Dir, log
 	}
 }
 
-
 // vmDrivers are the VM drivers this build has, by vm.driver value.
 func vmDrivers(h home.Home, f daemonFlags, log *slog.Logger) map[string]reconciler.VM {
 	return map[string]reconciler.VM{

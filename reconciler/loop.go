@@ -67,9 +67,10 @@ type Loop struct {
 	emptySince time.Time // first read of an empty desired file in a row
 	failures   int       // passes in a row that did not settle, for backoff
 	lastMarker statusdir.Marker
+
 	lastVerdict string // the marker last written ("" none, or after a failed write)
-	startNote  string // what restore could not use, shown until a valid state is applied
-	savedCopy  bool   // the applied copy was written by this daemon
+	startNote   string // what restore could not use, shown until a valid state is applied
+	savedCopy   bool   // the applied copy was written by this daemon
 }
 
 // New returns a loop; call Run to start it.
