@@ -23,6 +23,8 @@ type Dir struct {
 	beforeRename func(rel string) error // called with the written temporary file in place; an error fails the write
 	reads        int                    // files read back to compare bytes
 	listings     int                    // directories listed
+	// removalsArmed is called once WatchRemovals watches (tests).
+	removalsArmed func()
 }
 
 // Open prepares root as a status directory: it creates root (mode 0700, and

@@ -1,0 +1,112 @@
+package statusdir
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Any loss of any part of status/, any number of times, wakes the writer,
+// which writes it again; the root itself moved away and deleted, three
+// times over, included (the first version saw only the first time).
+func TestWatchRemovalsRepeated(t *testing.T) {
+	home := t.TempDir()
+	d, err := Open(filepath.Join(home, "status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		AppFile:                     []byte("summary: Current\n"),
+		ContainersDir + "/web.yaml": []byte("name: web\n"),
+		NamespacesDir + "/" + MobyNamespace + ObjectExt: []byte("name: moby\n"),
+	}
+	writeAll := func() {
+		for rel, data := range files {
+			if _, err := d.WriteFile(rel, data); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	writeAll()
+	woke := make(chan struct{}, 1)
+	armed := make(chan struct{})
+	d.removalsArmed = func() { close(armed) }
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- d.WatchRemovals(ctx, func() {
+			select {
+			case woke <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	select {
+	case <-armed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the watch was not set up within 5s")
+	}
+	// The writer: one pass per wake-up, as the daemon's loop does; each
+	// pass is reported on wrote.
+	wrote := make(chan struct{}, 1)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-woke:
+				writeAll()
+				select {
+				case wrote <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	// Each loss must be restored within a second of it.
+	restoredWithin := func(rel string) {
+		t.Helper()
+		p := filepath.Join(d.Root(), filepath.FromSlash(rel))
+		deadline := time.After(time.Second)
+		for {
+			if _, err := os.Stat(p); err == nil {
+				return
+			}
+			select {
+			case <-wrote:
+			case <-deadline:
+				t.Fatalf("%s not restored within 1s", rel)
+			}
+		}
+	}
+	for range 3 {
+		away := filepath.Join(home, "away")
+		if err := os.Rename(d.Root(), away); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(away); err != nil {
+			t.Fatal(err)
+		}
+		restoredWithin(AppFile)
+		restoredWithin(NamespacesDir + "/" + MobyNamespace + ObjectExt)
+	}
+	for range 3 {
+		if err := os.RemoveAll(filepath.Join(d.Root(), ContainersDir)); err != nil {
+			t.Fatal(err)
+		}
+		restoredWithin(ContainersDir + "/web.yaml")
+		if err := os.Remove(filepath.Join(d.Root(), NamespacesDir, MobyNamespace+ObjectExt)); err != nil {
+			t.Fatal(err)
+		}
+		restoredWithin(NamespacesDir + "/" + MobyNamespace + ObjectExt)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("WatchRemovals: %v", err)
+	}
+	<-stopped
+}
