@@ -238,11 +238,11 @@ func openLog(h home.Home, stderr io.Writer, f daemonFlags) (*slog.Logger, func()
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, nil, withCode(ExitUsage, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel))
 	}
-	if err := os.MkdirAll(h.Logs(), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("create log directory %q: %w", h.Logs(), err)
+	if err := home.PrivateDir(h.Logs()); err != nil {
+		return nil, nil, fmt.Errorf("open log: %w", err)
 	}
 	path := filepath.Join(h.Logs(), home.LogFile)
-	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	file, err := home.OpenPrivate(path, os.O_WRONLY|os.O_APPEND)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open log %q: %w", path, err)
 	}

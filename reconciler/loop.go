@@ -15,6 +15,7 @@ import (
 
 	"github.com/rddproject/rdd/atomicfile"
 	"github.com/rddproject/rdd/backoff"
+	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 	"github.com/rddproject/rdd/watch"
@@ -390,7 +391,7 @@ func (l *Loop) saveApplied(data []byte) {
 	if l.cfg.Applied == "" {
 		return
 	}
-	err := os.MkdirAll(filepath.Dir(l.cfg.Applied), 0o700)
+	err := home.PrivateDir(filepath.Dir(l.cfg.Applied))
 	if err == nil {
 		err = atomicfile.Write(l.cfg.Applied, data, 0o600)
 	}
