@@ -2,7 +2,6 @@ package statusdir
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -37,12 +36,11 @@ func (d *Dir) WatchRemovals(ctx context.Context, wake func()) error {
 		return fmt.Errorf("watch status directory %q: %w", d.root, err)
 	}
 	for {
-		werr := d.watchRemovals(ctx, w, wake)
+		d.watchRemovals(ctx, w, wake)
 		w.Close()
 		if ctx.Err() != nil {
 			return nil
 		}
-		_ = werr // only a closed watcher ends a watch: set it up again
 		wake() // events may have been lost with the watcher
 		t := time.NewTimer(rewatchDelay)
 		select {
@@ -57,8 +55,8 @@ func (d *Dir) WatchRemovals(ctx context.Context, wake func()) error {
 	}
 }
 
-// watchRemovals runs one watcher until ctx ends or the watcher fails.
-func (d *Dir) watchRemovals(ctx context.Context, w *fsnotify.Watcher, wake func()) error {
+// watchRemovals runs one watcher until ctx ends or the watcher closes.
+func (d *Dir) watchRemovals(ctx context.Context, w *fsnotify.Watcher, wake func()) {
 	parent := filepath.Dir(d.root)
 	dirs := []string{parent, d.root}
 	for _, sub := range ObjectDirs() {
@@ -83,10 +81,10 @@ func (d *Dir) watchRemovals(ctx context.Context, w *fsnotify.Watcher, wake func(
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case ev, ok := <-w.Events:
 			if !ok {
-				return errors.New("watcher closed")
+				return
 			}
 			name := filepath.Clean(ev.Name)
 			if !ours(name) || strings.HasPrefix(filepath.Base(name), atomicfile.TempPrefix) {
@@ -111,7 +109,7 @@ func (d *Dir) watchRemovals(ctx context.Context, w *fsnotify.Watcher, wake func(
 			}
 		case _, ok := <-w.Errors:
 			if !ok {
-				return errors.New("watcher closed")
+				return
 			}
 			wake() // an overflow may have hidden a removal
 			arm()

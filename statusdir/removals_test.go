@@ -95,7 +95,12 @@ func TestWatchRemovalsRepeated(t *testing.T) {
 		restoredWithin(NamespacesDir + "/" + MobyNamespace + ObjectExt)
 	}
 	for range 3 {
-		if err := os.RemoveAll(filepath.Join(d.Root(), ContainersDir)); err != nil {
+		// Renamed away first: the writer may be writing into it.
+		away := filepath.Join(home, "away-containers")
+		if err := os.Rename(filepath.Join(d.Root(), ContainersDir), away); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.RemoveAll(away); err != nil {
 			t.Fatal(err)
 		}
 		restoredWithin(ContainersDir + "/web.yaml")
