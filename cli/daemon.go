@@ -115,6 +115,8 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 		Grace:   f.grace,
 		Logger:  log,
 		Daemon:  statusdir.DaemonInfo{PID: os.Getpid(), Version: Version},
+
+		TrustRoot: filepath.Dir(h.Dir),
 	})
 	if err != nil {
 		w.Close()

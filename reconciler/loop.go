@@ -38,11 +38,20 @@ type Config struct {
 	Logger  *slog.Logger         // default slog.Default()
 	Daemon  statusdir.DaemonInfo // pid and version written to app.yaml
 	Now     func() time.Time     // default time.Now
+
+	// TrustRoot is where checkPerms stops walking up from the desired
+	// file: RDD_HOME's parent (default "/").
+	TrustRoot string
 }
 
 // emptyGrace is how long an empty desired file must stay empty before it is
 // taken to mean "all defaults" rather than a save in progress.
 const emptyGrace = time.Second
+
+// retryInterval is how soon a pass is retried when what blocks it may end
+// without any event to wake the loop: a refused file's mode fixed with a
+// chmod of a directory, or a status write failing for a full disk.
+const retryInterval = time.Second
 
 // Backoff bounds for passes that did not settle.
 const (
@@ -72,6 +81,7 @@ type Loop struct {
 	lastVerdict string // the marker last written ("" none, or after a failed write)
 	startNote   string // what restore could not use, shown until a valid state is applied
 	savedCopy   bool   // the applied copy was written by this daemon
+	retrySoon   bool   // this pass asks for the next within retryInterval
 }
 
 // New returns a loop; call Run to start it.
@@ -204,9 +214,13 @@ func (l *Loop) Run(ctx context.Context) error {
 		case <-engineChanges:
 		case <-timer.C:
 		}
+		l.retrySoon = false
 		next := l.pass(ctx)
 		if ctx.Err() != nil {
 			return l.shutdown()
+		}
+		if l.retrySoon {
+			next = min(next, retryInterval)
 		}
 		timer.Reset(next)
 	}
@@ -229,7 +243,10 @@ func forwardWakes(ctx context.Context, ch <-chan struct{}, wake func()) {
 func (l *Loop) pass(ctx context.Context) time.Duration {
 	now := l.cfg.Now()
 	t0 := time.Now()
-	invalid, retry := l.readDesired()
+	invalid, retry := l.checkDesiredPerms()
+	if invalid == nil {
+		invalid, retry = l.readDesired()
+	}
 	tRead := time.Since(t0)
 	if retry {
 		// A writer is busy with the file; its writes wake the loop again.
@@ -382,6 +399,26 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 		l.log.Info("desired state applied", "digest", digest, "generation", l.generation)
 	}
 	return nil, false
+}
+
+// checkDesiredPerms refuses a desired file another user could change (see
+// checkPerms) before its bytes are used: the last valid state stays in
+// force. The file's digest is still observed, so that a waiter for it gets
+// its verdict.
+func (l *Loop) checkDesiredPerms() (invalid *Outcome, retry bool) {
+	err := checkPerms(l.cfg.Desired, l.cfg.TrustRoot)
+	if err == nil {
+		return nil, false
+	}
+	digest := ""
+	if data, rerr := schema.ReadFile(l.cfg.Desired); rerr == nil {
+		digest = schema.Digest(data)
+	}
+	if l.observeDigest(digest) {
+		l.log.Warn("desired file refused; the last valid state stays in force", "err", err)
+	}
+	l.retrySoon = true // a chmod of a directory wakes no watch
+	return &Outcome{Reason: statusdir.ReasonUnsafePermissions, Message: err.Error()}, false
 }
 
 // saveApplied keeps a copy of the last valid desired file (see

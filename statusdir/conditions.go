@@ -106,6 +106,9 @@ const (
 	ReasonNotSupported  = "NotSupported" // also: declared objects on containerd
 	ReasonDaemonStopped = "DaemonStopped"
 	ReasonNoValidState  = "NoValidState"
+	// ReasonUnsafePermissions: the desired file, or a directory above it,
+	// can be changed by another user (sshd's StrictModes); it is not used.
+	ReasonUnsafePermissions = "UnsafePermissions"
 )
 
 // Reasons of declared objects' conditions ([ObjectCondition]). The
