@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -78,10 +79,11 @@ type Loop struct {
 	failures   int       // passes in a row that did not settle, for backoff
 	lastMarker statusdir.Marker
 
-	lastVerdict string // the marker last written ("" none, or after a failed write)
-	startNote   string // what restore could not use, shown until a valid state is applied
-	savedCopy   bool   // the applied copy was written by this daemon
-	retrySoon   bool   // this pass asks for the next within retryInterval
+	lastVerdict string   // the marker last written ("" none, or after a failed write)
+	startNote   string   // what restore could not use, shown until a valid state is applied
+	savedCopy   bool     // the applied copy was written by this daemon
+	retrySoon   bool     // this pass asks for the next within retryInterval
+	unwritten   *Outcome // the object files the last pass could not write
 }
 
 // New returns a loop; call Run to start it.
@@ -296,11 +298,13 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 		connecting = now.Sub(l.connSince)
 	}
 
-	v := Decide(Observation{Invalid: invalid, Desired: d, VM: vm, Engine: eng, Connecting: connecting, Grace: l.cfg.Grace})
+	unwritten := l.writeMirrors(eng.Mirrors)
+	v := Decide(Observation{Invalid: invalid, Desired: d, VM: vm, Engine: eng, Connecting: connecting, Grace: l.cfg.Grace, Unwritten: unwritten})
 	err := l.write(now, invalid, vm, eng, v)
 	l.log.Debug("pass", "generation", l.generation, "read", tRead, "vm", tVM-tRead, "engine", tEngine-tVM, "write", time.Since(t0)-tEngine)
 	if err != nil {
 		l.log.Error("write status", "err", err)
+		l.retrySoon = true // a full disk frees up without waking anything
 		l.failures++
 		return backoff.Delay(l.failures, minBackoff, maxBackoff)
 	}
@@ -334,6 +338,7 @@ func (l *Loop) report(now time.Time, invalid *Outcome) time.Duration {
 	v := Decide(Observation{Invalid: invalid, VM: vm, Engine: eng})
 	if err := l.write(now, invalid, vm, eng, v); err != nil {
 		l.log.Error("write status", "err", err)
+		l.retrySoon = true
 	}
 	l.failures++
 	return backoff.Delay(l.failures, minBackoff, maxBackoff)
@@ -459,11 +464,6 @@ func statErr(path string) error {
 // then the marker. Every write is skipped when its bytes are unchanged.
 func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
 	gen := l.generation
-	for _, m := range eng.Mirrors {
-		if _, err := l.cfg.Status.SyncMirror(m); err != nil {
-			return err
-		}
-	}
 
 	valid := statusdir.Condition{Type: statusdir.CondValid, Status: statusdir.True, Reason: statusdir.ReasonValid, ObservedGeneration: gen}
 	if invalid != nil {
@@ -489,6 +489,12 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 			Reason: statusdir.ReasonNotSupported, Message: "Kubernetes is not built yet", ObservedGeneration: gen}, now)
 	} else {
 		l.conds = removeCondition(l.conds, statusdir.CondKubernetes)
+	}
+	if l.unwritten != nil {
+		l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: statusdir.CondStatusWritten, Status: statusdir.False,
+			Reason: l.unwritten.Reason, Message: l.unwritten.Message, ObservedGeneration: gen}, now)
+	} else {
+		l.conds = removeCondition(l.conds, statusdir.CondStatusWritten)
 	}
 
 	app := statusdir.App{
@@ -527,6 +533,58 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 	}
 	l.lastMarker, l.lastVerdict = m, v.Marker
 	return nil
+}
+
+// writeMirrors writes the engine's object files (they go before app.yaml
+// and the markers). A file that cannot be written hides none of the
+// others; what failed is summed up as a count and the first error, which
+// the verdict, the StatusWritten condition and one log line carry (a full
+// disk fails hundreds of files in every pass). While files fail, the next
+// pass comes within retryInterval: freeing space wakes nothing.
+func (l *Loop) writeMirrors(ms []statusdir.Mirror) *Outcome {
+	var failed []string
+	for _, m := range ms {
+		_, err := l.cfg.Status.SyncMirror(m)
+		if err == nil {
+			continue
+		}
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		}
+		for _, e := range errs {
+			failed = append(failed, stableError(e))
+		}
+	}
+	if len(failed) == 0 {
+		if l.unwritten != nil {
+			l.log.Info("status files written again")
+		}
+		l.unwritten = nil
+		return nil
+	}
+	// Files are written in parallel: the first in name order is the same
+	// in every pass, so that an unchanged failure rewrites nothing.
+	first := slices.Min(failed)
+	o := &Outcome{Reason: statusdir.ReasonWriteFailed, Message: fmt.Sprintf(
+		"%d object file(s) under %s could not be written; the first: %s", len(failed), l.cfg.Status.Root(), first)}
+	if l.unwritten == nil || l.unwritten.Message != o.Message {
+		l.log.Error("write status", "failed", len(failed), "first", first)
+	}
+	l.unwritten = o
+	l.retrySoon = true
+	return o
+}
+
+// stableError renders err without the random name of the temporary file it
+// may mention.
+func stableError(err error) string {
+	s := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) && strings.Contains(filepath.Base(pe.Path), atomicfile.TempPrefix) {
+		s = strings.Replace(s, pe.Error(), pe.Err.Error(), 1)
+	}
+	return s
 }
 
 // shutdown marks the status not current: a reader must not trust markers of

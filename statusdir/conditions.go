@@ -66,6 +66,9 @@ const (
 	CondEngine     = "ContainerEngineReady"
 	CondSettled    = "Settled"
 	CondKubernetes = "KubernetesReady"
+	// CondStatusWritten is present, False, only while object files of
+	// status/ cannot be written (a full disk): the mirror is incomplete.
+	CondStatusWritten = "StatusWritten"
 )
 
 // Reasons of the Running condition: what the VM driver reports.
@@ -109,6 +112,8 @@ const (
 	// ReasonUnsafePermissions: the desired file, or a directory above it,
 	// can be changed by another user (sshd's StrictModes); it is not used.
 	ReasonUnsafePermissions = "UnsafePermissions"
+	// ReasonWriteFailed: object files of status/ could not be written.
+	ReasonWriteFailed = "WriteFailed"
 )
 
 // Reasons of declared objects' conditions ([ObjectCondition]). The

@@ -3,6 +3,7 @@ package statusdir
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -56,27 +57,25 @@ func (d *Dir) WatchRemovals(ctx context.Context, wake func()) error {
 }
 
 // watchRemovals runs one watcher until ctx ends or the watcher closes.
+//
+// The watches are added and removed by a goroutine of their own, never by
+// the one draining the events: fsnotify may hold its lock while it sends
+// an error (a watch of a directory moved and deleted at once fails to be
+// dropped), and an Add waiting for that lock would then never return.
 func (d *Dir) watchRemovals(ctx context.Context, w *fsnotify.Watcher, wake func()) {
-	parent := filepath.Dir(d.root)
-	dirs := []string{parent, d.root}
-	for _, sub := range ObjectDirs() {
-		dirs = append(dirs, filepath.Join(d.root, sub))
-	}
-	ours := func(name string) bool {
-		return name == d.root || strings.HasPrefix(name, d.root+string(filepath.Separator))
-	}
-	watched := map[string]bool{}
-	arm := func() {
-		for _, dir := range dirs {
-			if !watched[dir] && w.Add(dir) == nil {
-				watched[dir] = true
-			}
+	rearm := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case rearm <- struct{}{}:
+		default:
 		}
 	}
-	arm()
-	if d.removalsArmed != nil {
-		d.removalsArmed()
-		d.removalsArmed = nil
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go d.keepWatches(ctx, w, rearm)
+	poke()
+	ours := func(name string) bool {
+		return name == d.root || strings.HasPrefix(name, d.root+string(filepath.Separator))
 	}
 	for {
 		select {
@@ -92,27 +91,62 @@ func (d *Dir) watchRemovals(ctx context.Context, w *fsnotify.Watcher, wake func(
 			}
 			switch {
 			case ev.Has(fsnotify.Create):
-				// The root or a subdirectory made again: watch it.
-				arm()
+				poke() // the root or a subdirectory made again: watch it
 			case ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename):
-				for dir := range watched {
-					if dir == name || strings.HasPrefix(dir, name+string(filepath.Separator)) {
-						// Gone from here, or moved elsewhere where its
-						// watch would follow it: drop it, and watch the
-						// new one once it exists.
-						_ = w.Remove(dir)
-						delete(watched, dir)
-					}
-				}
 				wake()
-				arm() // made again already, before its Create was seen
+				poke()
 			}
 		case _, ok := <-w.Errors:
 			if !ok {
 				return
 			}
 			wake() // an overflow may have hidden a removal
-			arm()
+			poke()
+		}
+	}
+}
+
+// keepWatches makes the watches match what exists, each time it is poked:
+// the root's parent, the root and its object directories, each watched
+// once per directory. A directory replaced (moved away, made again) has its
+// old watch dropped, since inotify would follow the old one elsewhere.
+func (d *Dir) keepWatches(ctx context.Context, w *fsnotify.Watcher, rearm <-chan struct{}) {
+	dirs := []string{filepath.Dir(d.root), d.root}
+	for _, sub := range ObjectDirs() {
+		dirs = append(dirs, filepath.Join(d.root, sub))
+	}
+	watched := map[string]os.FileInfo{}
+	armed := d.removalsArmed
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-rearm:
+		}
+		for _, dir := range dirs {
+			old := watched[dir]
+			fi, err := os.Stat(dir)
+			if err == nil && old != nil && os.SameFile(fi, old) {
+				continue
+			}
+			if old != nil {
+				_ = w.Remove(dir) // gone with its directory, perhaps
+				delete(watched, dir)
+			}
+			if err != nil || !fi.IsDir() {
+				continue
+			}
+			if w.Add(dir) != nil {
+				continue
+			}
+			// Stat after Add: a replacement from now on sends an event.
+			if fi, err = os.Stat(dir); err == nil {
+				watched[dir] = fi
+			}
+		}
+		if armed != nil {
+			armed()
+			armed = nil
 		}
 	}
 }
