@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -22,14 +23,19 @@ func TestWatchRemovalsRepeated(t *testing.T) {
 		ContainersDir + "/web.yaml": []byte("name: web\n"),
 		NamespacesDir + "/" + MobyNamespace + ObjectExt: []byte("name: moby\n"),
 	}
-	writeAll := func() {
+	// A write racing the test's renames may fail; the daemon retries
+	// (retryInterval), this writer at once.
+	writeAll := func() error {
 		for rel, data := range files {
 			if _, err := d.WriteFile(rel, data); err != nil {
-				t.Error(err)
+				return err
 			}
 		}
+		return nil
 	}
-	writeAll()
+	if err := writeAll(); err != nil {
+		t.Fatal(err)
+	}
 	woke := make(chan struct{}, 1)
 	armed := make(chan struct{})
 	d.removalsArmed = func() { close(armed) }
@@ -59,7 +65,8 @@ func TestWatchRemovalsRepeated(t *testing.T) {
 			case <-ctx.Done():
 				return
 			case <-woke:
-				writeAll()
+				for writeAll() != nil && ctx.Err() == nil {
+				}
 				select {
 				case wrote <- struct{}{}:
 				default:
@@ -83,31 +90,42 @@ func TestWatchRemovalsRepeated(t *testing.T) {
 			}
 		}
 	}
-	for range 3 {
-		away := filepath.Join(home, "away")
+	all := func() {
+		t.Helper()
+		for rel := range files {
+			restoredWithin(rel)
+		}
+	}
+	// removeAll removes what the writer may still be writing into (it
+	// opened the directory before it moved).
+	removeAll := func(dir string) {
+		t.Helper()
+		for i := 0; os.RemoveAll(dir) != nil; i++ {
+			if i == 100 {
+				t.Fatalf("cannot remove %s", dir)
+			}
+		}
+	}
+	for i := range 3 {
+		away := filepath.Join(home, "away"+strconv.Itoa(i))
 		if err := os.Rename(d.Root(), away); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.RemoveAll(away); err != nil {
-			t.Fatal(err)
-		}
-		restoredWithin(AppFile)
-		restoredWithin(NamespacesDir + "/" + MobyNamespace + ObjectExt)
+		removeAll(away)
+		all()
 	}
-	for range 3 {
+	for i := range 3 {
 		// Renamed away first: the writer may be writing into it.
-		away := filepath.Join(home, "away-containers")
+		away := filepath.Join(home, "away-containers"+strconv.Itoa(i))
 		if err := os.Rename(filepath.Join(d.Root(), ContainersDir), away); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.RemoveAll(away); err != nil {
-			t.Fatal(err)
-		}
+		removeAll(away)
 		restoredWithin(ContainersDir + "/web.yaml")
 		if err := os.Remove(filepath.Join(d.Root(), NamespacesDir, MobyNamespace+ObjectExt)); err != nil {
 			t.Fatal(err)
 		}
-		restoredWithin(NamespacesDir + "/" + MobyNamespace + ObjectExt)
+		all()
 	}
 	cancel()
 	if err := <-done; err != nil {
