@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,6 +40,8 @@ type daemonFlags struct {
 	logFormat    string
 	startTimeout time.Duration
 	logLevel     string
+	// vms replaces the VM drivers of this build (tests).
+	vms map[string]reconciler.VM
 }
 
 func (a *app) daemonCommand() *cobra.Command {
@@ -99,10 +104,12 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", h.Desired, err)
 	}
-	vms := vmDrivers(h, f, log)
-	defer closeDrivers(vms, log)
+	vms := f.vms
+	if vms == nil {
+		vms = vmDrivers(h, f, log)
+	}
 	eng := docker.New(docker.WithLogger(log), docker.WithFullSync(f.resync))
-	defer eng.Close()
+	defer closeAll(closeTimeout, log, closers(vms, eng))
 	hist := history.NewWriter(history.Open(h.History()), log)
 	defer func() {
 		// The queued history writes get a moment; the exit stays within
@@ -129,6 +136,7 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 		Daemon:    statusdir.DaemonInfo{PID: os.Getpid(), Version: Version},
 		Events:    statusdir.NewEventLog(dir, eventRotation()),
 		History:   hist,
+		TrustRoot: filepath.Dir(h.Dir),
 	})
 	if err != nil {
 		w.Close()
@@ -164,7 +172,7 @@ func (a *app) runDaemon(ctx context.Context, h home.Home, f daemonFlags) error {
 		}
 	}()
 	log.Info("daemon started", "home", h.Dir, "desired", h.Desired, "pid", os.Getpid(), "version", Version)
-	err = loop.Run(ctx)
+	err = runLoop(ctx, loop, dir, log)
 	log.Info("daemon stopped", "err", err)
 	return err
 }
@@ -181,6 +189,39 @@ func contextKeeper(log *slog.Logger) reconciler.ContextKeeper {
 	return &dockerctx.Keeper{ConfigDir: dir, Logger: log}
 }
 
+// Bounds of the shutdown, which must end within 2 s of SIGINT/SIGTERM: the
+// loop's last pass and its status write, then the drivers' Close.
+const (
+	loopStopTimeout = time.Second
+	closeTimeout    = 700 * time.Millisecond
+)
+
+// runLoop runs the loop until ctx ends. A loop that does not return within
+// loopStopTimeout after that (a driver ignoring cancellation, against its
+// contract) is left behind: the markers are removed, so that nothing trusts
+// them, and the daemon exits anyway.
+func runLoop(ctx context.Context, loop *reconciler.Loop, dir *statusdir.Dir, log *slog.Logger) error {
+	done := make(chan error, 1)
+	go func() { done <- loop.Run(ctx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(loopStopTimeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		log.Error("the reconcile loop did not stop in time; exiting without it", "timeout", loopStopTimeout)
+		if err := dir.ClearVerdict(); err != nil {
+			return fmt.Errorf("the reconcile loop did not stop within %s; remove the markers: %w", loopStopTimeout, err)
+		}
+		return fmt.Errorf("the reconcile loop did not stop within %s", loopStopTimeout)
+	}
+}
+
 // vmDrivers are the VM drivers this build has, by vm.driver value.
 func vmDrivers(h home.Home, f daemonFlags, log *slog.Logger) map[string]reconciler.VM {
 	return map[string]reconciler.VM{
@@ -189,14 +230,43 @@ func vmDrivers(h home.Home, f daemonFlags, log *slog.Logger) map[string]reconcil
 	}
 }
 
-// closeDrivers ends what drivers still run in the background (a limactl
-// start under way), so the daemon exits only after they stopped.
-func closeDrivers(vms map[string]reconciler.VM, log *slog.Logger) {
+// closers are the Close methods of what runs in the background: the VM
+// drivers that have one (a limactl start under way) and the engine.
+func closers(vms map[string]reconciler.VM, eng interface{ Close() error }) map[string]func() error {
+	cs := map[string]func() error{"engine": eng.Close}
 	for name, vm := range vms {
 		if c, ok := vm.(interface{ Close() error }); ok {
-			if err := c.Close(); err != nil {
-				log.Warn("close VM driver", "driver", name, "err", err)
+			cs["VM driver "+name] = c.Close
+		}
+	}
+	return cs
+}
+
+// closeAll calls every closer at once and waits for them until timeout: a
+// Close that hangs is logged and left behind, so that the daemon still
+// exits in time (S1: nothing blocks the exit on a stop).
+func closeAll(timeout time.Duration, log *slog.Logger, cs map[string]func() error) {
+	type result struct {
+		name string
+		err  error
+	}
+	done := make(chan result, len(cs))
+	for name, c := range cs {
+		go func() { done <- result{name, c()} }()
+	}
+	pending := maps.Clone(cs)
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for len(pending) > 0 {
+		select {
+		case r := <-done:
+			delete(pending, r.name)
+			if r.err != nil {
+				log.Warn("close", "what", r.name, "err", r.err)
 			}
+		case <-t.C:
+			log.Error("close did not end in time; exiting without it", "what", strings.Join(slices.Sorted(maps.Keys(pending)), ", "), "timeout", timeout)
+			return
 		}
 	}
 }
@@ -207,11 +277,11 @@ func openLog(h home.Home, stderr io.Writer, f daemonFlags) (*slog.Logger, func()
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return nil, nil, withCode(ExitUsage, fmt.Errorf("--log-level %q: want debug, info, warn or error", f.logLevel))
 	}
-	if err := os.MkdirAll(h.Logs(), 0o700); err != nil {
-		return nil, nil, fmt.Errorf("create log directory %q: %w", h.Logs(), err)
+	if err := home.PrivateDir(h.Logs()); err != nil {
+		return nil, nil, fmt.Errorf("open log: %w", err)
 	}
 	path := filepath.Join(h.Logs(), home.LogFile)
-	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	file, err := home.OpenPrivate(path, os.O_WRONLY|os.O_APPEND)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open log %q: %w", path, err)
 	}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/rddproject/rdd/home"
 )
 
 // ErrHeld is wrapped by Acquire's error when another process holds the lock.
@@ -29,14 +31,16 @@ type Lock struct {
 	f *os.File
 }
 
-// Acquire takes the lock at path without waiting, creating its directory,
-// and writes the caller's PID into it. If another process holds it, the
-// error wraps ErrHeld and names that process's PID.
+// Acquire takes the lock at path without waiting, creating its directory
+// (see home.PrivateDir), and writes the caller's PID into it. If another
+// process holds it, the error wraps ErrHeld and names that process's PID.
+// A link planted at path, or a directory of someone else's, is refused:
+// the lock is truncated and written.
 func Acquire(path string) (*Lock, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create lock directory for %q: %w", path, err)
+	if err := home.PrivateDir(filepath.Dir(path)); err != nil {
+		return nil, fmt.Errorf("lock %q: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := home.OpenPrivate(path, os.O_RDWR)
 	if err != nil {
 		return nil, fmt.Errorf("open lock %q: %w", path, err)
 	}
@@ -92,7 +96,7 @@ func lockExclusive(f *os.File) error {
 // Held reports whether some process holds the lock at path, and its PID
 // when known. A missing lock file means no daemon.
 func Held(path string) (held bool, pid int, err error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, 0, nil
 	}

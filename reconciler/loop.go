@@ -4,16 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rddproject/rdd/atomicfile"
 	"github.com/rddproject/rdd/backoff"
 	desiredset "github.com/rddproject/rdd/desired" // the test helper "desired" takes the name
 	"github.com/rddproject/rdd/history"
+	"github.com/rddproject/rdd/home"
 	"github.com/rddproject/rdd/schema"
 	"github.com/rddproject/rdd/statusdir"
 )
@@ -47,11 +52,20 @@ type Config struct {
 	// keeps each valid content applied. Both optional.
 	Events  *statusdir.EventLog
 	History *history.Writer
+
+	// TrustRoot is where checkPerms stops walking up from the desired
+	// file: RDD_HOME's parent (default "/").
+	TrustRoot string
 }
 
 // emptyGrace is how long an empty desired file must stay empty before it is
 // taken to mean "all defaults" rather than a save in progress.
 const emptyGrace = time.Second
+
+// retryInterval is how soon a pass is retried when what blocks it may end
+// without any event to wake the loop: a refused file's mode fixed with a
+// chmod of a directory, or a status write failing for a full disk.
+const retryInterval = time.Second
 
 // Backoff bounds for passes that did not settle.
 const (
@@ -80,6 +94,12 @@ type Loop struct {
 	failures   int       // passes in a row that did not settle, for backoff
 	lastMarker statusdir.Marker
 	ev         eventState // what events.jsonl was last told
+
+	lastVerdict string   // the marker last written ("" none, or after a failed write)
+	startNote   string   // what restore could not use, shown until a valid state is applied
+	savedCopy   bool     // the applied copy was written by this daemon
+	retrySoon   bool     // this pass asks for the next within retryInterval
+	unwritten   *Outcome // the object files the last pass could not write
 }
 
 // New returns a loop; call Run to start it.
@@ -105,18 +125,67 @@ func New(cfg Config) (*Loop, error) {
 }
 
 // restore continues from what an earlier daemon left: the generation
-// counter (so generations only grow) and the last valid desired state.
+// counter (so generations only grow) and the last valid desired state. What
+// it cannot use is logged and kept in startNote, which the next passes show
+// in the Valid condition: an unreadable app.yaml restarts the generations,
+// and an empty or unreadable copy means no state is in force at all (never
+// the defaults, which would stop a running VM because of a typo).
 func (l *Loop) restore() {
-	if app, err := statusdir.ReadApp(l.cfg.Status.Root()); err == nil && app.Desired.Path == l.cfg.Desired {
+	var notes []string
+	app, err := statusdir.ReadApp(l.cfg.Status.Root())
+	switch {
+	case err == nil && app.Desired.Path == l.cfg.Desired:
 		l.digest, l.generation = app.Desired.Digest, app.Desired.Generation
 		l.applied = app.Applied
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		l.log.Warn("the previous daemon's status cannot be read; generations start again at 1", "err", err)
+		notes = append(notes, fmt.Sprintf("at start, %v; generations started again at 1", err))
 	}
-	if l.cfg.Applied == "" {
-		return
+	if l.cfg.Applied != "" {
+		d, digest, err := l.readApplied()
+		switch {
+		case err != nil:
+			l.log.Warn("ignoring the saved last valid desired state: nothing is in force until desired.yaml is valid", "path", l.cfg.Applied, "err", err)
+			notes = append(notes, fmt.Sprintf("at start, %v; it was ignored, and nothing is in force until the desired file is valid", err))
+			l.applied.Generation = 0 // the next valid read saves a new copy
+		case d != nil:
+			l.desired = d
+			if l.applied.Digest != digest {
+				l.applied = statusdir.AppliedRef{Digest: digest}
+			}
+		}
 	}
-	data, err := os.ReadFile(l.cfg.Applied)
+	l.startNote = strings.Join(notes, "; ")
+}
+
+// readApplied reads and parses the applied copy. A missing copy is no copy
+// (nil, no error); an empty, unreadable or invalid one is an error. The
+// copy is opened without following a link and never blocks on a FIFO.
+func (l *Loop) readApplied() (*schema.Desired, string, error) {
+	path := l.cfg.Applied
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", nil
+	}
 	if err != nil {
-		return
+		return nil, "", fmt.Errorf("the saved copy %s cannot be read: %w", path, unwrapPath(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, "", fmt.Errorf("the saved copy %s cannot be read: %w", path, unwrapPath(err))
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, "", fmt.Errorf("the saved copy %s cannot be read: not a regular file (%s)", path, fi.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxAppliedCopy+1))
+	switch {
+	case err != nil:
+		return nil, "", fmt.Errorf("the saved copy %s cannot be read: %w", path, unwrapPath(err))
+	case len(data) == 0:
+		return nil, "", fmt.Errorf("the saved copy %s is empty", path)
+	case len(data) > maxAppliedCopy:
+		return nil, "", fmt.Errorf("the saved copy %s is over %d bytes", path, maxAppliedCopy)
 	}
 	set, err := desiredset.Unmarshal(data)
 	var d *schema.Desired
@@ -124,13 +193,22 @@ func (l *Loop) restore() {
 		d, _, err = set.Parse(l.cfg.Schema)
 	}
 	if err != nil {
-		l.log.Warn("ignoring the saved last valid desired state", "path", l.cfg.Applied, "err", err)
-		return
+		return nil, "", fmt.Errorf("the saved copy %s is not a valid desired state: %s", path, firstLine(err.Error()))
 	}
-	l.desired = d
-	if digest := set.Digest(); l.applied.Digest != digest {
-		l.applied = statusdir.AppliedRef{Digest: digest}
+	return d, set.Digest(), nil
+}
+
+// maxAppliedCopy bounds the saved copy: desired.yaml and its fragments,
+// each at most schema.MaxFileSize, quoted in one YAML document.
+const maxAppliedCopy = 64 * schema.MaxFileSize
+
+// unwrapPath drops the *PathError wrapper whose path the caller names.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
 	}
+	return err
 }
 
 // Wake asks for a pass. It never blocks; wake-ups that arrive while one is
@@ -162,9 +240,13 @@ func (l *Loop) Run(ctx context.Context) error {
 		case <-engineChanges:
 		case <-timer.C:
 		}
+		l.retrySoon = false
 		next := l.pass(ctx)
 		if ctx.Err() != nil {
 			return l.shutdown()
+		}
+		if l.retrySoon {
+			next = min(next, retryInterval)
 		}
 		timer.Reset(next)
 	}
@@ -187,7 +269,10 @@ func forwardWakes(ctx context.Context, ch <-chan struct{}, wake func()) {
 func (l *Loop) pass(ctx context.Context) time.Duration {
 	now := l.cfg.Now()
 	t0 := time.Now()
-	invalid, retry := l.readDesired()
+	invalid, retry := l.checkDesiredPerms()
+	if invalid == nil {
+		invalid, retry = l.readDesired()
+	}
 	tRead := time.Since(t0)
 	if retry {
 		// A writer is busy with the file; its writes wake the loop again.
@@ -238,11 +323,13 @@ func (l *Loop) pass(ctx context.Context) time.Duration {
 		connecting = now.Sub(l.connSince)
 	}
 
-	v := Decide(Observation{Invalid: invalid, Desired: d, VM: vm, Engine: eng, Connecting: connecting, Grace: l.cfg.Grace})
+	unwritten := l.writeMirrors(eng.Mirrors)
+	v := Decide(Observation{Invalid: invalid, Desired: d, VM: vm, Engine: eng, Connecting: connecting, Grace: l.cfg.Grace, Unwritten: unwritten})
 	err := l.write(now, invalid, vm, eng, v)
 	l.log.Debug("pass", "generation", l.generation, "read", tRead, "vm", tVM-tRead, "engine", tEngine-tVM, "write", time.Since(t0)-tEngine)
 	if err != nil {
 		l.log.Error("write status", "err", err)
+		l.retrySoon = true // a full disk frees up without waking anything
 		l.failures++
 		return backoff.Delay(l.failures, minBackoff, maxBackoff)
 	}
@@ -276,6 +363,7 @@ func (l *Loop) report(now time.Time, invalid *Outcome) time.Duration {
 	v := Decide(Observation{Invalid: invalid, VM: vm, Engine: eng})
 	if err := l.write(now, invalid, vm, eng, v); err != nil {
 		l.log.Error("write status", "err", err)
+		l.retrySoon = true
 	}
 	l.failures++
 	return backoff.Delay(l.failures, minBackoff, maxBackoff)
@@ -347,6 +435,38 @@ func (l *Loop) readDesired() (invalid *Outcome, retry bool) {
 	return nil, false
 }
 
+// checkDesiredPerms refuses a desired file or fragment another user could change (see
+// checkPerms) before its bytes are used: the last valid state stays in
+// force. The file's digest is still observed, so that a waiter for it gets
+// its verdict.
+func (l *Loop) checkDesiredPerms() (invalid *Outcome, retry bool) {
+	paths := []string{l.cfg.Desired}
+	if l.cfg.Fragments != "" {
+		if ents, err := os.ReadDir(l.cfg.Fragments); err == nil {
+			for _, e := range ents {
+				if desiredset.IsFragment(e.Name()) {
+					paths = append(paths, filepath.Join(l.cfg.Fragments, e.Name()))
+				}
+			}
+		}
+	}
+	var err error
+	for _, p := range paths {
+		if err = checkPerms(p, l.cfg.TrustRoot); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		return nil, false
+	}
+	digest := desiredset.Digest(desiredset.Source{Desired: l.cfg.Desired, Fragments: l.cfg.Fragments})
+	if l.observeDigest(digest) {
+		l.log.Warn("desired file refused; the last valid state stays in force", "err", err)
+	}
+	l.retrySoon = true // a chmod of a directory wakes no watch
+	return &Outcome{Reason: statusdir.ReasonUnsafePermissions, Message: err.Error()}, false
+}
+
 // saveApplied keeps a copy of the last valid desired state, every file of
 // it (see Config.Applied). A failure is logged, not fatal: it only matters
 // if the daemon restarts while the state is invalid.
@@ -356,14 +476,16 @@ func (l *Loop) saveApplied(set *desiredset.Set) {
 	}
 	data, err := set.Marshal()
 	if err == nil {
-		err = os.MkdirAll(filepath.Dir(l.cfg.Applied), 0o700)
+		err = home.PrivateDir(filepath.Dir(l.cfg.Applied))
 	}
 	if err == nil {
 		err = atomicfile.Write(l.cfg.Applied, data, 0o600)
 	}
 	if err != nil {
 		l.log.Warn("save the last valid desired state", "path", l.cfg.Applied, "err", err)
+		return
 	}
+	l.savedCopy = true
 }
 
 // observeDigest records the digest of what was just read, bumping the
@@ -386,15 +508,13 @@ func (l *Loop) observeDigest(digest string) bool {
 func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineResult, v Verdict) error {
 	defer l.flushHistory() // after the marker
 	gen := l.generation
-	for _, m := range eng.Mirrors {
-		if _, err := l.cfg.Status.SyncMirror(m); err != nil {
-			return err
-		}
-	}
 
 	valid := statusdir.Condition{Type: statusdir.CondValid, Status: statusdir.True, Reason: statusdir.ReasonValid, ObservedGeneration: gen}
 	if invalid != nil {
 		valid.Status, valid.Reason, valid.Message = statusdir.False, invalid.Reason, invalid.Message
+	}
+	if l.startNote != "" {
+		valid.Message = strings.TrimPrefix(valid.Message+"; "+l.startNote, "; ")
 	}
 	settled := statusdir.Condition{Type: statusdir.CondSettled, Status: statusdir.False, Reason: v.Reason, Message: v.Message, ObservedGeneration: gen}
 	if v.Marker == statusdir.ReadyMarker {
@@ -422,6 +542,12 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 	} else {
 		l.conds = removeCondition(l.conds, statusdir.CondKubernetes)
 	}
+	if l.unwritten != nil {
+		l.conds = statusdir.SetCondition(l.conds, statusdir.Condition{Type: statusdir.CondStatusWritten, Status: statusdir.False,
+			Reason: l.unwritten.Reason, Message: l.unwritten.Message, ObservedGeneration: gen}, now)
+	} else {
+		l.conds = removeCondition(l.conds, statusdir.CondStatusWritten)
+	}
 
 	app := statusdir.App{
 		Daemon:             l.cfg.Daemon,
@@ -438,25 +564,84 @@ func (l *Loop) write(now time.Time, invalid *Outcome, vm VMResult, eng EngineRes
 	if err := l.recordPass(now, vm, eng, v); err != nil {
 		return err
 	}
+	if l.savedCopy {
+		l.startNote = "" // shown once; a valid state is in force and saved
+	}
 	pass := statusdir.Pass{App: app, Marker: v.Marker}
 	if v.Marker == "" {
+		l.lastVerdict = ""
 		_, err := l.cfg.Status.WritePass(pass)
 		return err
 	}
 	m := statusdir.Marker{Digest: l.digest, Generation: gen, Reason: v.Reason, Message: v.Message, Time: now.UTC().Truncate(time.Second)}
-	if l.lastMarker.Digest == m.Digest && l.lastMarker.Generation == m.Generation && l.lastMarker.Reason == m.Reason && l.lastMarker.Message == m.Message {
+	same := l.lastMarker.Digest == m.Digest && l.lastMarker.Generation == m.Generation && l.lastMarker.Reason == m.Reason && l.lastMarker.Message == m.Message
+	if same {
 		m.Time = l.lastMarker.Time // same verdict: same bytes
 	}
-	pass.Verdict = m
-	changed, err := l.cfg.Status.WritePass(pass)
-	if err != nil {
-		return err
-	}
-	if changed {
+	if !same || l.lastVerdict != v.Marker {
+		// Logged before the marker exists: whoever sees the marker finds
+		// the line in the log.
 		l.log.Info("verdict", "marker", v.Marker, "generation", gen, "reason", v.Reason, "message", firstLine(v.Message))
 	}
-	l.lastMarker = m
+	pass.Verdict = m
+	if _, err := l.cfg.Status.WritePass(pass); err != nil {
+		l.lastVerdict = ""
+		return err
+	}
+	l.lastMarker, l.lastVerdict = m, v.Marker
 	return nil
+}
+
+// writeMirrors writes the engine's object files (they go before app.yaml
+// and the markers). A file that cannot be written hides none of the
+// others; what failed is summed up as a count and the first error, which
+// the verdict, the StatusWritten condition and one log line carry (a full
+// disk fails hundreds of files in every pass). While files fail, the next
+// pass comes within retryInterval: freeing space wakes nothing.
+func (l *Loop) writeMirrors(ms []statusdir.Mirror) *Outcome {
+	var failed []string
+	for _, m := range ms {
+		_, err := l.cfg.Status.SyncMirror(m)
+		if err == nil {
+			continue
+		}
+		errs := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		}
+		for _, e := range errs {
+			failed = append(failed, stableError(e))
+		}
+	}
+	if len(failed) == 0 {
+		if l.unwritten != nil {
+			l.log.Info("status files written again")
+		}
+		l.unwritten = nil
+		return nil
+	}
+	// Files are written in parallel: the first in name order is the same
+	// in every pass, so that an unchanged failure rewrites nothing.
+	first := slices.Min(failed)
+	o := &Outcome{Reason: statusdir.ReasonWriteFailed, Message: fmt.Sprintf(
+		"%d object file(s) under %s could not be written; the first: %s", len(failed), l.cfg.Status.Root(), first)}
+	if l.unwritten == nil || l.unwritten.Message != o.Message {
+		l.log.Error("write status", "failed", len(failed), "first", first)
+	}
+	l.unwritten = o
+	l.retrySoon = true
+	return o
+}
+
+// stableError renders err without the random name of the temporary file it
+// may mention.
+func stableError(err error) string {
+	s := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) && strings.Contains(filepath.Base(pe.Path), atomicfile.TempPrefix) {
+		s = strings.Replace(s, pe.Error(), pe.Err.Error(), 1)
+	}
+	return s
 }
 
 // shutdown marks the status not current: a reader must not trust markers of

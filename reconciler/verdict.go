@@ -24,6 +24,9 @@ type Observation struct {
 	Connecting time.Duration
 	// Grace is how long Connecting may last before it is a failure.
 	Grace time.Duration
+	// Unwritten is set when object files of status/ could not be written:
+	// a reader would see an incomplete mirror.
+	Unwritten *Outcome
 }
 
 // Verdict is the one-word answer for the current digest.
@@ -46,6 +49,10 @@ func Decide(o Observation) Verdict {
 	}
 	if o.Invalid != nil {
 		return failed(o.Invalid.Reason, "%s", o.Invalid.Message)
+	}
+	if o.Unwritten != nil {
+		// Never ready over a mirror that is not what the engine observed.
+		return failed(o.Unwritten.Reason, "status/ is incomplete: %s", o.Unwritten.Message)
 	}
 	d := o.Desired
 	if d.Kubernetes.Enabled {

@@ -69,6 +69,9 @@ const (
 	// CondEngineConfig: the engine configuration of section 11 (daemon.json,
 	// proxy, CA certificates) is in force; absent when none is set.
 	CondEngineConfig = "EngineConfig"
+	// CondStatusWritten is present, False, only while object files of
+	// status/ cannot be written (a full disk): the mirror is incomplete.
+	CondStatusWritten = "StatusWritten"
 )
 
 // Reasons of the Running condition: what the VM driver reports.
@@ -117,6 +120,11 @@ const (
 	ChangeRefused       = "ChangeRefused"
 	ReasonConfigApplied = "Applied"       // EngineConfig True: written, reloaded or restarted, and verified
 	ReasonConfigRefused = "ConfigRefused" // EngineConfig False: the engine refused it; the last good configuration is in force
+	// ReasonUnsafePermissions: the desired file, or a directory above it,
+	// can be changed by another user (sshd's StrictModes); it is not used.
+	ReasonUnsafePermissions = "UnsafePermissions"
+	// ReasonWriteFailed: object files of status/ could not be written.
+	ReasonWriteFailed = "WriteFailed"
 )
 
 // Reasons of declared objects' conditions ([ObjectCondition]). The

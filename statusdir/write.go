@@ -24,6 +24,8 @@ type Dir struct {
 	afterStep    func(what string)      // called after each step of a WritePass batch (staged, renamed, removed)
 	reads        int                    // files read back to compare bytes
 	listings     int                    // directories listed
+	// removalsArmed is called once WatchRemovals watches (tests).
+	removalsArmed func()
 }
 
 // Open prepares root as a status directory: it creates root (mode 0700, and

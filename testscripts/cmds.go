@@ -135,13 +135,25 @@ func waitFor(path string, timeout time.Duration, done func() bool) error {
 		}
 	}
 	deadline := time.After(timeout)
+	added := make(chan struct{}, 1)
 	// The watch is in place before the first check: no lost wake-up.
 	for !done() {
 		select {
 		case ev := <-w.Events:
 			if ev.Has(fsnotify.Create) {
-				_ = w.Add(ev.Name) // a parent directory appeared
+				// A parent directory appeared. Not added from this
+				// goroutine: fsnotify may hold its lock while it sends an
+				// error that only this goroutine would receive. Checked
+				// again once it is watched.
+				go func(name string) {
+					_ = w.Add(name)
+					select {
+					case added <- struct{}{}:
+					default:
+					}
+				}(ev.Name)
 			}
+		case <-added:
 		case <-w.Errors:
 			// Lost events (or inotify failing to drop the watch of a
 			// removed directory): check again, and keep watching.
