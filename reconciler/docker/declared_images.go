@@ -94,32 +94,15 @@ func (e *Engine) enforceImages(ctx context.Context, c *conn, want map[string]sch
 				st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 				break
 			}
+			var holders []string
 			if len(realTags(img.RepoTags)) <= 1 {
 				// Removing the last tag removes the image, which dockerd
 				// refuses while a container uses it.
-				if holders := imageHolders(m, img.ID); len(holders) > 0 {
-					st.set(reconciler.OutcomeFailed, statusdir.ReasonInUse, "is in use by container(s) %s; rdd removes it once they are gone",
-						strings.Join(holders, ", "))
-					break
-				}
+				holders = imageHolders(m, img.ID)
 			}
-			rkey := kindImages + "/" + key
-			if r := e.decl.retries[rkey]; r != nil && now.Before(r.at) {
-				st.requeue = r.at
-				st.set(reconciler.OutcomeFailed, reasonOf(r.err), "%v; rdd tries again at %s", r.err, stamp(r.at))
-				break
+			if e.removeDeclared(ctx, c, &st, removal{kind: kindImages, name: key, id: img.ID}, holders, now) {
+				acted = true
 			}
-			if err := e.removeNow(ctx, c, removal{kind: kindImages, name: key, id: img.ID}); err != nil {
-				failed(e.decl.retries, rkey, err, now)
-				r := e.decl.retries[rkey]
-				st.requeue = r.at
-				st.set(reconciler.OutcomeFailed, reasonOf(err), "%v; rdd tries again at %s", err, stamp(r.at))
-				break
-			}
-			delete(e.decl.retries, rkey)
-			acted = true
-			st.exists, st.img = false, nil
-			st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 		default:
 			st.set(reconciler.OutcomeFailed, statusdir.ReasonUnexpected, "declared state %q is not present or absent", desired)
 		}

@@ -78,27 +78,9 @@ func (e *Engine) enforceVolumes(ctx context.Context, c *conn, want map[string]sc
 				st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 				continue
 			}
-			if holders := volumeHolders(m, name); len(holders) > 0 {
-				st.set(reconciler.OutcomeFailed, statusdir.ReasonInUse, "is in use by container(s) %s; rdd removes it once they are gone",
-					strings.Join(holders, ", "))
-				continue
+			if e.removeDeclared(ctx, c, st, removal{kind: kindVolumes, name: name, id: v.CreatedAt}, volumeHolders(m, name), now) {
+				acted = true
 			}
-			if r != nil && now.Before(r.at) {
-				st.requeue = r.at
-				st.set(reconciler.OutcomeFailed, reasonOf(r.err), "%v; rdd tries again at %s", r.err, stamp(r.at))
-				continue
-			}
-			if err := e.removeNow(ctx, c, removal{kind: kindVolumes, name: name, id: v.CreatedAt}); err != nil {
-				failed(e.decl.retries, key, err, now)
-				r = e.decl.retries[key]
-				st.requeue = r.at
-				st.set(reconciler.OutcomeFailed, reasonOf(err), "%v; rdd tries again at %s", err, stamp(r.at))
-				continue
-			}
-			delete(e.decl.retries, key)
-			acted = true
-			st.exists, st.vol = false, nil
-			st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
 		default:
 			st.set(reconciler.OutcomeFailed, statusdir.ReasonUnexpected, "declared state %q is not present or absent", w.State)
 		}
