@@ -14,19 +14,19 @@ import (
 	"github.com/rddproject/rdd/statusdir"
 )
 
-// Observed is what is known of the engine's objects that desired.yaml can
-// declare, as a plan compares them: from the running engine's mirror
-// (Engine.Plan) or from the object files of status/ without a daemon
-// (ObservedFromStatus). A kind whose map is nil is not known (never
-// listed); its declared objects are planned from "unknown".
-type Observed struct {
+// observedObjects is what is known of the engine's objects that
+// desired.yaml can declare, as a plan compares them: from the running
+// engine's mirror (Engine.Plan) or from the object files of status/
+// without a daemon (observedFromStatus). A kind whose map is nil is not
+// known (never listed); its declared objects are planned from "unknown".
+type observedObjects struct {
 	Containers map[string]string         // state by name
-	Volumes    map[string]ObservedVolume // by name
+	Volumes    map[string]observedVolume // by name
 	Images     map[string]struct{}       // by normalized reference (busybox:latest), tags and repo digests
 }
 
-// ObservedVolume is what a plan compares of a volume.
-type ObservedVolume struct {
+// observedVolume is what a plan compares of a volume.
+type observedVolume struct {
 	Driver string
 	Labels map[string]string
 }
@@ -38,10 +38,10 @@ type ObservedVolume struct {
 func (e *Engine) Plan(d *schema.Desired) []effect.Change {
 	c := e.current()
 	if c == nil {
-		return PlanObjects(d, Observed{})
+		return planObjects(d, observedObjects{})
 	}
 	m := c.mirror
-	var o Observed
+	var o observedObjects
 	if m.containers != nil {
 		o.Containers = make(map[string]string, len(m.containers))
 		for _, s := range m.containers {
@@ -49,9 +49,9 @@ func (e *Engine) Plan(d *schema.Desired) []effect.Change {
 		}
 	}
 	if m.volumes != nil {
-		o.Volumes = make(map[string]ObservedVolume, len(m.volumes))
+		o.Volumes = make(map[string]observedVolume, len(m.volumes))
 		for _, v := range m.volumes {
-			o.Volumes[v.Name] = ObservedVolume{Driver: v.Driver, Labels: v.Labels}
+			o.Volumes[v.Name] = observedVolume{Driver: v.Driver, Labels: v.Labels}
 		}
 	}
 	if m.images != nil {
@@ -62,7 +62,7 @@ func (e *Engine) Plan(d *schema.Desired) []effect.Change {
 			}
 		}
 	}
-	return PlanObjects(d, o)
+	return planObjects(d, o)
 }
 
 // StatusPlanner plans declared objects without a daemon, from the object
@@ -72,7 +72,7 @@ type StatusPlanner struct {
 	Root string
 }
 
-// Plan is PlanObjects over the object files of status/. A file that cannot
+// Plan is planObjects over the object files of status/. A file that cannot
 // be read leaves its kind unknown, rather than planning from a part of it.
 func (p StatusPlanner) Plan(d *schema.Desired) []effect.Change {
 	read := func(dir string) []statusdir.Object {
@@ -85,32 +85,32 @@ func (p StatusPlanner) Plan(d *schema.Desired) []effect.Change {
 		}
 		return objs
 	}
-	var o Observed
-	if x, err := ObservedFromStatus(read(statusdir.ContainersDir), nil, nil); err == nil {
+	var o observedObjects
+	if x, err := observedFromStatus(read(statusdir.ContainersDir), nil, nil); err == nil {
 		o.Containers = x.Containers
 	}
-	if x, err := ObservedFromStatus(nil, read(statusdir.VolumesDir), nil); err == nil {
+	if x, err := observedFromStatus(nil, read(statusdir.VolumesDir), nil); err == nil {
 		o.Volumes = x.Volumes
 	}
-	if x, err := ObservedFromStatus(nil, nil, read(statusdir.ImagesDir)); err == nil {
+	if x, err := observedFromStatus(nil, nil, read(statusdir.ImagesDir)); err == nil {
 		o.Images = x.Images
 	}
-	return PlanObjects(d, o)
+	return planObjects(d, o)
 }
 
-// ObservedFromStatus reads Observed from the object files of status/, as
-// statusdir.ReadObjects returns them (nil for a directory that is not
-// there: that kind is not known). Files of declared objects that do not
+// observedFromStatus reads observedObjects from the object files of
+// status/, as statusdir.ReadObjects returns them (nil for a directory that
+// is not there: that kind is not known). Files of declared objects that do not
 // exist (a MissingFile: no id) are not objects. A file that cannot be read
 // or decoded is an error naming it.
-func ObservedFromStatus(containers, volumes, images []statusdir.Object) (Observed, error) {
-	var o Observed
+func observedFromStatus(containers, volumes, images []statusdir.Object) (observedObjects, error) {
+	var o observedObjects
 	if containers != nil {
 		o.Containers = map[string]string{}
 		for _, obj := range containers {
 			var f statusdir.ContainerFile
 			if err := decodeObject(statusdir.ContainersDir, obj, &f); err != nil {
-				return Observed{}, err
+				return observedObjects{}, err
 			}
 			if f.ID != "" {
 				o.Containers[f.Name] = f.State
@@ -118,14 +118,14 @@ func ObservedFromStatus(containers, volumes, images []statusdir.Object) (Observe
 		}
 	}
 	if volumes != nil {
-		o.Volumes = map[string]ObservedVolume{}
+		o.Volumes = map[string]observedVolume{}
 		for _, obj := range volumes {
 			var f statusdir.VolumeFile
 			if err := decodeObject(statusdir.VolumesDir, obj, &f); err != nil {
-				return Observed{}, err
+				return observedObjects{}, err
 			}
 			if f.Driver != "" {
-				o.Volumes[f.Name] = ObservedVolume{Driver: f.Driver, Labels: f.Labels}
+				o.Volumes[f.Name] = observedVolume{Driver: f.Driver, Labels: f.Labels}
 			}
 		}
 	}
@@ -134,7 +134,7 @@ func ObservedFromStatus(containers, volumes, images []statusdir.Object) (Observe
 		for _, obj := range images {
 			var f statusdir.ImageFile
 			if err := decodeObject(statusdir.ImagesDir, obj, &f); err != nil {
-				return Observed{}, err
+				return observedObjects{}, err
 			}
 			if f.ID == "" {
 				continue
@@ -163,7 +163,7 @@ func decodeObject(sub string, obj statusdir.Object, v any) error {
 // stateUnknown is the From of an object whose kind was never listed.
 const stateUnknown = "unknown"
 
-// PlanObjects is the pure plan of declared objects: for each declared
+// planObjects is the pure plan of declared objects: for each declared
 // container, volume and image of d whose observed state differs from the
 // declared one, a live change keyed containers.NAME.state (volumes.,
 // images.), From the observed state ("missing" when it does not exist,
@@ -174,7 +174,7 @@ const stateUnknown = "unknown"
 // the engine cannot make (a container that does not exist: rdd does not
 // create containers; a dead one; a volume that exists otherwise than
 // declared) has no action, and its Reason says why. Sorted by key.
-func PlanObjects(d *schema.Desired, o Observed) []effect.Change {
+func planObjects(d *schema.Desired, o observedObjects) []effect.Change {
 	var out []effect.Change
 	for _, name := range slices.Sorted(maps.Keys(d.Containers)) {
 		if c, ok := planContainer(name, d.Containers[name].State, o.Containers); ok {
@@ -248,7 +248,7 @@ func containerSteps(desired, state string) []string {
 	return steps
 }
 
-func planVolume(name string, w schema.Volume, observed map[string]ObservedVolume) (effect.Change, bool) {
+func planVolume(name string, w schema.Volume, observed map[string]observedVolume) (effect.Change, bool) {
 	if observed == nil {
 		return objectChange(kindVolumes, name, stateUnknown, w.State, "", "the engine's volumes are not known yet"), true
 	}

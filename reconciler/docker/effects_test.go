@@ -17,15 +17,15 @@ func TestPlanObjects(t *testing.T) {
 		}
 		return m
 	}
-	observed := Observed{
+	observed := observedObjects{
 		Containers: map[string]string{"web": "running", "db": "exited", "cache": "paused", "job": "created", "old": "dead", "boot": "restarting"},
-		Volumes:    map[string]ObservedVolume{"data": {Driver: "local"}, "logs": {Driver: "local", Labels: map[string]string{"team": "a"}}},
+		Volumes:    map[string]observedVolume{"data": {Driver: "local"}, "logs": {Driver: "local", Labels: map[string]string{"team": "a"}}},
 		Images:     map[string]struct{}{"busybox:latest": {}, "alpine:3.20": {}},
 	}
 	for _, tc := range []struct {
 		name string
 		d    schema.Desired
-		o    Observed
+		o    observedObjects
 		want []effect.Change
 	}{
 		{"in state: no change", schema.Desired{Containers: cs("web", "running", "db", "stopped", "cache", "paused", "job", "stopped")}, observed, nil},
@@ -57,14 +57,14 @@ func TestPlanObjects(t *testing.T) {
 			"busybox": {State: "absent"}, "alpine:3.20": {State: "present"}, "nginx:1": {State: "present"}}}, observed, []effect.Change{
 			{Key: "images.busybox.state", From: "present", To: "absent", Effect: effect.Live, Action: "remove", Why: "the engine removes the tag (once no container uses it)"},
 			{Key: `images."nginx:1".state`, From: "missing", To: "present", Effect: effect.Live, Action: "pull", Why: "the engine pulls it"}}},
-		{"nothing known", schema.Desired{Containers: cs("web", "running"), Images: map[string]schema.Image{"busybox": {State: "present"}}}, Observed{}, []effect.Change{
+		{"nothing known", schema.Desired{Containers: cs("web", "running"), Images: map[string]schema.Image{"busybox": {State: "present"}}}, observedObjects{}, []effect.Change{
 			{Key: "containers.web.state", From: "unknown", To: "running", Effect: effect.Live, Why: "the engine's containers are not known yet"},
 			{Key: "images.busybox.state", From: "unknown", To: "present", Effect: effect.Live, Why: "the engine's images are not known yet"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := PlanObjects(&tc.d, tc.o)
+			got := planObjects(&tc.d, tc.o)
 			if !slices.Equal(got, tc.want) {
-				t.Errorf("PlanObjects =\n%+v\nwant\n%+v", got, tc.want)
+				t.Errorf("planObjects =\n%+v\nwant\n%+v", got, tc.want)
 			}
 			for _, c := range got {
 				if !c.Effect.Valid() {
@@ -92,7 +92,7 @@ func TestObservedFromStatus(t *testing.T) {
 	}
 	volumes := []statusdir.Object{obj("data", statusdir.VolumeFile{Name: "data", Driver: "local"})}
 	images := []statusdir.Object{obj("busybox:latest", statusdir.ImageFile{ID: "sha256:1", Tag: "busybox:latest"})}
-	o, err := ObservedFromStatus(containers, volumes, images)
+	o, err := observedFromStatus(containers, volumes, images)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestObservedFromStatus(t *testing.T) {
 		Images:     map[string]schema.Image{"busybox": {State: "present"}},
 	}
 	var keys, actions []string
-	for _, c := range PlanObjects(&d, o) {
+	for _, c := range planObjects(&d, o) {
 		keys, actions = append(keys, c.Key+" "+c.From), append(actions, c.Action)
 	}
 	if want := []string{"containers.ghost.state missing", "containers.web.state exited", "volumes.data.state present"}; !slices.Equal(keys, want) {
@@ -113,7 +113,7 @@ func TestObservedFromStatus(t *testing.T) {
 	}
 	// A bad file is an error naming it.
 	bad := []statusdir.Object{{File: "x.yaml", Data: []byte("id: [")}}
-	if _, err := ObservedFromStatus(bad, nil, nil); err == nil {
+	if _, err := observedFromStatus(bad, nil, nil); err == nil {
 		t.Error("a bad file gave no error")
 	}
 }

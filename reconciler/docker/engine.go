@@ -24,11 +24,11 @@ const (
 	pingTimeout = 5 * time.Second
 	// callTimeout bounds one list or inspect call.
 	callTimeout = 30 * time.Second
-	// DefaultFullSync is how often the mirror is rebuilt from full lists
+	// defaultFullSync is how often the mirror is rebuilt from full lists
 	// and inspects even when events say nothing changed: the safety net
 	// for a missed event (review I6). A resync that finds nothing changed
 	// writes nothing.
-	DefaultFullSync = 5 * time.Minute
+	defaultFullSync = 5 * time.Minute
 	// Retries of a failed inspect or list back off from minRetry to
 	// maxRetry; reconnects from minRetry to maxReconnect.
 	minRetry     = 250 * time.Millisecond
@@ -94,14 +94,14 @@ type Option func(*Engine)
 func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
 
 // WithFullSync sets how often the mirror is rebuilt from full lists even
-// when no event says anything changed (default DefaultFullSync).
+// when no event says anything changed (by default, every defaultFullSync).
 func WithFullSync(every time.Duration) Option { return func(e *Engine) { e.fullEvery = every } }
 
 // New returns an engine that connects on its first Reconcile with a socket.
 func New(opts ...Option) *Engine {
 	e := &Engine{
 		log:       slog.Default(),
-		fullEvery: DefaultFullSync,
+		fullEvery: defaultFullSync,
 		workers:   defaultWorkers,
 		now:       time.Now,
 		changes:   make(chan struct{}, 1),
@@ -112,7 +112,7 @@ func New(opts ...Option) *Engine {
 		o(e)
 	}
 	if e.fullEvery <= 0 {
-		e.fullEvery = DefaultFullSync
+		e.fullEvery = defaultFullSync
 	}
 	return e
 }

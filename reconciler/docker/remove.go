@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/volume"
 
+	"github.com/rddproject/rdd/reconciler"
 	"github.com/rddproject/rdd/statusdir"
 )
 
@@ -55,10 +58,37 @@ func (e *Engine) remove(ctx context.Context, c *conn, r removal) error {
 	return nil
 }
 
-func (e *Engine) removeNow(ctx context.Context, c *conn, r removal) error {
+// removeDeclared takes a declared-absent volume or image that exists away,
+// and puts in st where that leaves it: in use while holders (containers,
+// by name) still use it, waiting for the retry of a delete that failed, or
+// gone. It reports whether it deleted the object: the list of its kind is
+// then out of date.
+func (e *Engine) removeDeclared(ctx context.Context, c *conn, st *objectStatus, r removal, holders []string, now time.Time) bool {
+	if len(holders) > 0 {
+		st.set(reconciler.OutcomeFailed, statusdir.ReasonInUse, "is in use by container(s) %s; rdd removes it once they are gone",
+			strings.Join(holders, ", "))
+		return false
+	}
+	key := r.kind + "/" + r.name
+	if rt := e.decl.retries[key]; rt != nil && now.Before(rt.at) {
+		st.requeue = rt.at
+		st.set(reconciler.OutcomeFailed, reasonOf(rt.err), "%v; rdd tries again at %s", rt.err, stamp(rt.at))
+		return false
+	}
 	rctx, cancel := context.WithTimeout(ctx, actionTimeout)
-	defer cancel()
-	return e.remove(rctx, c, r)
+	err := e.remove(rctx, c, r)
+	cancel()
+	if err != nil {
+		failed(e.decl.retries, key, err, now)
+		rt := e.decl.retries[key]
+		st.requeue = rt.at
+		st.set(reconciler.OutcomeFailed, reasonOf(err), "%v; rdd tries again at %s", err, stamp(rt.at))
+		return false
+	}
+	delete(e.decl.retries, key)
+	st.exists, st.vol, st.img = false, nil, nil
+	st.set(reconciler.OutcomeDone, statusdir.ReasonInState, "")
+	return true
 }
 
 // reasonOf is the condition reason of a failed removal: InUse when dockerd
