@@ -7,8 +7,17 @@
 #   1. `rdd wait` -> ready (a cold start: the instance is created and booted);
 #   2. docker through $RDD_HOME/docker.sock runs a container, and the mirror
 #      (status/containers/, `rdd ps`) shows it;
-#   3. `rdd set vm.cpus=3` -> one restart -> ready, and Lima reports 3 CPUs;
-#   4. `rdd set running=false` -> ready, and Lima reports the VM Stopped.
+#   3. `rdd set --no-wait vm.cpus=3`: the plan (`rdd plan -o json`, else
+#      app.yaml's applying, else the Running condition) says vm-restart;
+#      ready comes only after Lima reports 3 CPUs, after one restart;
+#   4. a vm.image change without confirmation: failed NeedsConfirmation,
+#      and the running VM and a container in it are untouched;
+#   5. self-repair: with a container (restart policy) holding data in a
+#      named volume, SIGKILL QEMU, the host agent and the daemon by their
+#      PIDs (their pid files and sockets stay behind); a new daemon reaches
+#      ready with no user action, the container runs again, its data
+#      intact;
+#   6. `rdd set running=false` -> ready, and Lima reports the VM Stopped.
 # Then, as the baseline measured in the same run, it stops the daemon and
 # times `limactl start` and `limactl stop` of the same instance alone.
 # Every step prints a TIMING line; the instance is deleted on any exit.
@@ -154,18 +163,24 @@ vm_main() {
 	rdd ps | grep -q '^rdd-e2e-web .*running' || die "rdd ps does not show the container"
 	timing docker-run-and-mirror "$t"
 
-	# A change that needs a restart: one restart, then ready.
+	# A change that needs a restart: the plan says vm-restart, one
+	# restart, and ready only once Lima itself reports 3 CPUs.
 	t=$(now_ms)
-	rdd set --timeout "$RDD_E2E_TIMEOUT" vm.cpus=3 || die "rdd set vm.cpus=3 failed"
+	rdd set --no-wait vm.cpus=3 || die "rdd set --no-wait vm.cpus=3 failed"
+	check_plan_vm_restart
+	rdd wait --timeout "$RDD_E2E_TIMEOUT" || die "vm.cpus=3 did not become ready"
 	timing rdd-restart-to-ready "$t"
-	cpus=$(limactl list --json "$INSTANCE" | sed -n 's/.*"cpus":\([0-9]*\),"memory".*/\1/p' | head -1)
-	[[ $cpus == 3 ]] || die "Lima reports $cpus CPUs after vm.cpus=3"
+	cpus=$(lima_cpus)
+	[[ $cpus == 3 ]] || die "ready, but Lima reports $cpus CPUs after vm.cpus=3"
 	# Count the starts begun, not those that ended well: under heavy load
 	# `limactl start` may exit "degraded" (ssh too slow) while Lima keeps
 	# the VM running, which the next pass adopts as Running.
 	starts=$(grep -c 'msg="operation started".*starting' "$work/daemon.log" || true)
 	log "VM starts begun by the daemon: $starts (cold start + one restart)"
 	[[ $starts == 2 ]] || die "expected 2 starts (cold + one restart), saw $starts"
+
+	check_recreate_guard "$work"
+	check_self_repair "$work"
 
 	# running=false succeeds only when the VM is really stopped.
 	t=$(now_ms)
@@ -190,6 +205,120 @@ vm_main() {
 }
 
 limactl() { "$RDD_LIMACTL" "$@"; }
+
+lima_cpus() {
+	limactl list --json "$INSTANCE" | sed -n 's/.*"cpus":\([0-9]*\),"memory".*/\1/p' | head -1
+}
+
+# check_plan_vm_restart: right after `rdd set --no-wait vm.cpus=3`, what rdd
+# says the change costs is vm-restart: `rdd plan -o json` where this build
+# has it, else app.yaml's applying, else (neither built yet) the Running
+# condition Restarting.
+check_plan_vm_restart() {
+	local out
+	if rdd plan --help >/dev/null 2>&1; then
+		out=$(rdd plan -o json) || die "rdd plan failed"
+		grep -q '"key": *"vm.cpus"' <<<"$out" && grep -q '"effect": *"vm-restart"' <<<"$out" ||
+			die "rdd plan does not show vm.cpus as vm-restart: $out"
+		log "rdd plan: vm.cpus is vm-restart"
+		wait_for "$RDD_HOME/status/app.yaml" 'Restarting'
+	elif wait_for_any "$RDD_HOME/status/app.yaml" 'applying:' 'reason: Restarting' && grep -q 'applying:' "$RDD_HOME/status/app.yaml"; then
+		grep -A3 'applying:' "$RDD_HOME/status/app.yaml" | grep -q 'effect: vm-restart' ||
+			die "app.yaml applying is not vm-restart: $(grep -A4 'applying:' "$RDD_HOME/status/app.yaml")"
+		log "app.yaml applying: vm-restart"
+	else
+		wait_for "$RDD_HOME/status/app.yaml" 'reason: Restarting'
+		log "NOTE: this build has neither rdd plan nor app.yaml applying; checked the Running condition (Restarting) only"
+	fi
+}
+
+# check_recreate_guard: a vm.image change without confirmation recreates
+# nothing: the verdict is failed NeedsConfirmation, the VM keeps running
+# (no stop, no delete), a container in it keeps running; undoing the
+# change is ready again without a restart.
+check_recreate_guard() {
+	local work=$1 sock=$RDD_HOME/docker.sock t before out
+	t=$(now_ms)
+	before=$(grep -c 'msg="operation started"' "$work/daemon.log" || true)
+	# The container of step 2 has no restart policy, so the restart above
+	# left it exited: a new one shows that nothing here stops it.
+	docker -H "unix://$sock" run -d --name rdd-e2e-guard rdd-e2e-hello:1 -wait >/dev/null || die "docker run rdd-e2e-guard failed"
+	docker -H "unix://$sock" inspect -f '{{.State.Running}}' rdd-e2e-guard | grep -qx true || die "rdd-e2e-guard is not running"
+	out=$(rdd set --timeout "$RDD_E2E_TIMEOUT" vm.image.cmdline="root=/dev/vda rw console=ttyS0 quiet" 2>&1) &&
+		die "a vm.image change was applied without confirmation: $out"
+	grep -q 'NeedsConfirmation' <<<"$out" || die "no NeedsConfirmation: $out"
+	grep -q 'rdd confirm recreate' <<<"$out" || die "the message does not name rdd confirm recreate: $out"
+	[[ $(grep -c 'msg="operation started"' "$work/daemon.log" || true) == "$before" ]] ||
+		die "the daemon started a VM operation for an unconfirmed recreate"
+	limactl list --json "$INSTANCE" | grep -q '"status":"Running"' || die "the VM does not run any more"
+	docker -H "unix://$sock" inspect -f '{{.State.Running}}' rdd-e2e-guard | grep -qx true ||
+		die "the container stopped during an unconfirmed recreate"
+	rdd set --timeout "$RDD_E2E_TIMEOUT" vm.image.cmdline="root=/dev/vda rw console=ttyS0" || die "undoing the image change is not ready"
+	[[ $(grep -c 'msg="operation started"' "$work/daemon.log" || true) == "$before" ]] || die "undoing the image change touched the VM"
+	timing recreate-guard "$t"
+}
+
+# check_self_repair: the VM's processes and the daemon die by SIGKILL (a
+# power loss, as far as they can tell), leaving ha.pid, qemu.pid and the
+# sockets behind; a new daemon brings everything back with no user action.
+check_self_repair() {
+	local work=$1 sock=$RDD_HOME/docker.sock dir=$LIMA_HOME/$INSTANCE token t ha qemu daemon i
+	token=e2e-$RANDOM$RANDOM
+	docker -H "unix://$sock" volume create rdd-e2e-vol >/dev/null
+	docker -H "unix://$sock" run -d --restart=always --name rdd-e2e-data -v rdd-e2e-vol:/data \
+		rdd-e2e-hello:1 -write "/data/proof=$token" -wait >/dev/null
+	for i in $(seq 1 100); do
+		out=$(docker -H "unix://$sock" run --rm -v rdd-e2e-vol:/data rdd-e2e-hello:1 -cat /data/proof 2>/dev/null || true)
+		[[ $out == "$token" ]] && break
+		sleep 0.2
+	done
+	[[ $out == "$token" ]] || die "the volume does not hold the token before the crash: $out"
+	# The write was fsynced inside the guest; flush the rest of the guest's
+	# page cache too (the test is about rdd's recovery, not about what a
+	# filesystem keeps of unsynced writes).
+	limactl shell "$INSTANCE" sudo sync
+
+	ha=$(cat "$dir/ha.pid") qemu=$(cat "$dir/qemu.pid") daemon=$(cat "$RDD_HOME/run/daemon.lock")
+	log "SIGKILL: qemu $qemu, host agent $ha, daemon $daemon"
+	kill -KILL "$qemu" "$ha" "$daemon"
+	for i in $(seq 1 100); do
+		kill -0 "$daemon" 2>/dev/null || break
+		sleep 0.1
+	done
+	[[ -f $dir/ha.pid && -f $dir/qemu.pid ]] || die "the pid files did not stay behind"
+	[[ -e $dir/ha.sock && -e $sock ]] || die "the sockets did not stay behind"
+
+	t=$(now_ms)
+	rdd daemon --vm-start-timeout "$RDD_E2E_TIMEOUT" >>"$work/daemon.log" 2>&1 &
+	# The killed daemon's app.yaml and ready marker are still there: wait
+	# for the new one to hold the lock and to see the VM down.
+	wait_for "$RDD_HOME/run/daemon.lock" "^$!\$"
+	wait_for "$RDD_HOME/status/app.yaml" 'summary: InProgress'
+	rdd wait --timeout "$RDD_E2E_TIMEOUT" || die "the VM did not come back after the crash"
+	timing self-repair-to-ready "$t"
+	for i in $(seq 1 150); do
+		docker -H "unix://$sock" inspect -f '{{.State.Running}}' rdd-e2e-data 2>/dev/null | grep -qx true && break
+		sleep 0.2
+	done
+	docker -H "unix://$sock" inspect -f '{{.State.Running}}' rdd-e2e-data | grep -qx true || die "rdd-e2e-data does not run again"
+	timing self-repair-container-up "$t"
+	out=$(docker -H "unix://$sock" run --rm -v rdd-e2e-vol:/data rdd-e2e-hello:1 -cat /data/proof)
+	[[ $out == "$token" ]] || die "the volume lost its data: $out, want $token"
+	log "self-repair: $(grep -o 'repaired: [^"]*' "$RDD_HOME/status/app.yaml" | head -1 || echo 'plain start (Lima cleared the dead PIDs itself)')"
+}
+
+# wait_for_any FILE REGEX...: like wait_for, for the first of several.
+wait_for_any() {
+	local f=$1 i re
+	shift
+	for i in $(seq 1 300); do
+		for re in "$@"; do
+			grep -q "$re" "$f" 2>/dev/null && return 0
+		done
+		sleep 0.2
+	done
+	return 1
+}
 
 # wait_for FILE REGEX: poll-free waits are rdd's job; this harness only
 # checks a file the daemon writes, for a bounded time.
