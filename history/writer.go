@@ -41,9 +41,6 @@ func (w *Writer) run() {
 	}
 }
 
-// Store is the store written to, for reading.
-func (w *Writer) Store() *Store { return w.store }
-
 // Add queues Store.Add of e and files.
 func (w *Writer) Add(e Entry, files map[string][]byte) {
 	w.queue(func() error { return w.store.Add(e, files) })
