@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/rddproject/rdd/history"
 	"github.com/rddproject/rdd/home"
-	"github.com/rddproject/rdd/statusdir"
 )
 
 func (a *app) historyCommand() *cobra.Command {
@@ -46,32 +44,20 @@ daemon plans changes ("-" until then).`,
 			if entries == nil {
 				entries = []history.Entry{}
 			}
-			switch output {
-			case "json":
-				b, err := json.MarshalIndent(entries, "", "  ")
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(a.stdout, string(b))
-			case "yaml":
-				b, err := statusdir.Marshal(entries)
-				if err != nil {
-					return err
-				}
-				a.stdout.Write(b)
-			default:
-				w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "GEN\tTIME\tDIGEST\tVERDICT\tEFFECT")
-				for _, e := range entries {
-					verdict := orDash(e.Verdict)
-					if e.Reason != "" {
-						verdict += " (" + e.Reason + ")"
-					}
-					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", e.Generation, e.Time.Local().Format("2006-01-02 15:04:05"),
-						shortDigest(e.Digest), verdict, "-")
-				}
-				w.Flush()
+			if done, err := a.printStructured(output, entries); done {
+				return err
 			}
+			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "GEN\tTIME\tDIGEST\tVERDICT\tEFFECT")
+			for _, e := range entries {
+				verdict := orDash(e.Verdict)
+				if e.Reason != "" {
+					verdict += " (" + e.Reason + ")"
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", e.Generation, e.Time.Local().Format("2006-01-02 15:04:05"),
+					shortDigest(e.Digest), verdict, "-")
+			}
+			w.Flush()
 			return nil
 		},
 	}

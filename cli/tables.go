@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -48,20 +47,9 @@ daemon is running (the table is then the last one written, not current).`,
 				fmt.Fprintf(a.stderr, "rdd: warning: %v (left out)\n", err)
 			}
 			slices.SortFunc(items, less)
-			switch output {
-			case "json":
-				b, err := json.MarshalIndent(items, "", "  ")
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(a.stdout, string(b))
-			case "yaml":
-				b, err := statusdir.Marshal(items)
-				if err != nil {
-					return err
-				}
-				a.stdout.Write(b)
-			default:
+			if done, err := a.printStructured(output, items); err != nil {
+				return err
+			} else if !done {
 				w := tabwriter.NewWriter(a.stdout, 0, 4, 3, ' ', 0)
 				fmt.Fprintln(w, header)
 				for _, it := range items {
